@@ -1,0 +1,3 @@
+export * from './common.js';
+export * from './api.js';
+export * as vis from './vis.js';
