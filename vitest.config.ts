@@ -11,5 +11,7 @@ export default defineConfig({
     minWorkers: 1,
     pool: 'forks',
     reporters: ['default'],
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    setupFiles: ['test/helpers/setup.ts'],
   },
 });

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# vpipe quick start on a fresh Debian/Ubuntu machine.
+#   ./quickstart.sh demo [file]  set up, start the stack on an embedded nats-server, run the main job
+#   ./quickstart.sh test         set up, then run the whole test suite (type check + vitest)
+#   ./quickstart.sh setup        set up only
+# Set-up installs what is missing and nothing else: apt packages (ffmpeg,
+# util-linux), Node.js if absent, nats-server >= 2.10, and the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+log() { printf '\033[1m[vpipe]\033[0m %s\n' "$*" >&2; }
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null || { log "apt-get not found: install $* by hand"; exit 1; }
+  if [ "$APT_UPDATED" = 0 ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+version_ge() { # version_ge 2.10.3 2.10 → true when $1 >= $2
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
+}
+
+ensure_os_packages() {
+  local missing=()
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+  command -v prlimit >/dev/null && command -v setpriv >/dev/null || missing+=(util-linux)
+  command -v dpkg-deb >/dev/null || missing+=(dpkg)
+  if ! command -v node >/dev/null || ! version_ge "$(node -v | tr -d v)" 18.19; then missing+=(nodejs npm); fi
+  if [ ${#missing[@]} -gt 0 ]; then log "installing ${missing[*]} with apt"; apt_install "${missing[@]}"; fi
+  command -v npm >/dev/null || { log "installing npm with apt"; apt_install npm; }
+}
+
+# nats-server >= 2.10: one on PATH is used as is; else the OS package if new
+# enough; else Debian 13's package (a static Go binary needing only libc),
+# fetched with apt from a private list and unpacked into .tools/bin.
+ensure_nats_server() {
+  local v
+  for c in "${VPIPE_NATS_SERVER:-}" .tools/bin/nats-server nats-server; do
+    [ -n "$c" ] && command -v "$c" >/dev/null || continue
+    v=$("$c" --version 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n1 || true)
+    if [ -n "$v" ] && version_ge "$v" 2.10; then log "nats-server $v: $c"; return; fi
+  done
+  if command -v apt-cache >/dev/null; then
+    [ "$APT_UPDATED" = 0 ] && { $SUDO apt-get update -qq; APT_UPDATED=1; }
+    v=$(apt-cache policy nats-server 2>/dev/null | awk '/Candidate:/ {print $2}' | grep -oE '^[0-9]+\.[0-9]+\.[0-9]+' || true)
+    if [ -n "$v" ] && version_ge "$v" 2.10; then log "installing nats-server $v with apt"; apt_install nats-server; return; fi
+  fi
+  log "the OS offers no nats-server >= 2.10: fetching Debian 13 (trixie)'s package into .tools/"
+  local t; t=$(mktemp -d)
+  mkdir -p "$t/lists/partial" "$t/archives/partial" "$t/parts"
+  cat >"$t/parts/trixie.sources" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  local o=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$t/parts" -o "Dir::State::Lists=$t/lists"
+           -o "Dir::Cache=$t" -o "Dir::Cache::Archives=$t/archives" -o "APT::Sandbox::User=root")
+  [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || apt_install debian-archive-keyring
+  apt-get "${o[@]}" update -qq
+  (cd "$t" && apt-get "${o[@]}" download nats-server >/dev/null)
+  dpkg-deb -x "$t"/nats-server_*.deb "$t/x"
+  mkdir -p .tools/bin
+  install -m 0755 "$t/x/usr/sbin/nats-server" .tools/bin/nats-server
+  rm -rf "$t"
+  log "nats-server $(.tools/bin/nats-server --version | grep -oE '[0-9.]+$'): .tools/bin/nats-server"
+}
+
+ensure_npm_packages() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+setup() { ensure_os_packages; ensure_nats_server; ensure_npm_packages; }
+
+cmd=${1:-demo}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  setup) setup ;;
+  demo) setup; exec node bin/vpipe.js demo "$@" ;;
+  test) setup; npm run typecheck; exec npx vitest run "$@" ;;
+  *) echo "usage: $0 demo [file] | test | setup" >&2; exit 2 ;;
+esac

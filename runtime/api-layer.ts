@@ -1,0 +1,122 @@
+/**
+ * The API layer: registers a service as a NATS micro service (`$SRV.PING`,
+ * `$SRV.INFO`, `$SRV.STATS`), validates each request, admits it, stores the
+ * job and queues its work, then answers at once with the job id. Refusals
+ * carry the micro-service error headers and `{"error": {...}}`; nothing is
+ * half-started.
+ */
+import { nuid, type Msg } from '@nats-io/transport-node';
+import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
+import { JobRef, isFinal, type ErrorBody } from '../schemas/api.js';
+import { ErrorCodes, VpipeError } from './errors.js';
+import { JobStore, publicStatus, type JobRecord } from './job-store.js';
+import { metrics } from './metrics.js';
+import { publishResult } from './results.js';
+import type { RuntimeContext } from './runtime-context.js';
+import type { ServiceDefinition } from './service-definition.js';
+import { workSubject } from './topology.js';
+import { contentHeaders, decodePayload, detectEncoding, encodePayload, validate, type Encoding } from './wire.js';
+
+export const cancelControlSubject = (svc: string): string => `vpipe.ctl.${svc}.cancel`;
+
+function reply(msg: ServiceMsg, body: unknown, enc: Encoding): void {
+  msg.respond(encodePayload(body, enc), { headers: contentHeaders(enc) });
+}
+
+function replyError(msg: ServiceMsg, svc: string, e: VpipeError, enc: Encoding): void {
+  metrics.requestsRejected.inc({ service: svc, code: e.code });
+  const body: { error: ErrorBody } = { error: e.toBody() };
+  // Header values must be one line; the body carries the full message.
+  msg.respondError(e.status, `${e.code}: ${e.message}`.replace(/[\r\n]+/g, ' ').slice(0, 1024), encodePayload(body, enc), {
+    headers: contentHeaders(enc),
+  });
+}
+
+/** Wraps a handler so that any throw becomes an error reply and the service keeps serving. */
+function endpoint(svc: string, fn: (msg: ServiceMsg, enc: Encoding) => Promise<void>) {
+  return (err: Error | null, msg: ServiceMsg): void => {
+    if (err) return;
+    const enc = detectEncoding(msg.data, msg.headers);
+    fn(msg, enc).catch((e: unknown) => replyError(msg, svc, VpipeError.from(e), enc));
+  };
+}
+
+function decodeRequest<T>(schema: Parameters<typeof validate>[0], msg: Msg, enc: Encoding): T {
+  return validate(schema, decodePayload(msg.data, enc)) as T;
+}
+
+/** Starts the micro service of `def`. Resolves once registered; stop it with `service.stop()`. */
+export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Promise<Service> {
+  const store = new JobStore(ctx.topology.jobs, def.id);
+  const log = ctx.log.child({ service: def.id, layer: 'api' });
+  const srv = await new Svcm(ctx.nc).add({
+    name: def.name,
+    version: def.version,
+    description: def.description,
+    queue: 'vpipe',
+    metadata: { 'vpipe.events': `vpipe.evt.${def.id}.>`, 'vpipe.encodings': 'msgpack,json' },
+  });
+
+  srv.addEndpoint(def.endpoint.name, {
+    subject: def.endpoint.subject,
+    metadata: { description: `submit a ${def.id} job; replies {jobId, state:"accepted"}` },
+    handler: endpoint(def.id, async (msg, enc) => {
+      const req = decodeRequest(def.request, msg, enc);
+      const { input, priority } = await def.admit(req, { mediaRoot: ctx.mediaRoot });
+      const now = new Date().toISOString();
+      const record: JobRecord = {
+        jobId: nuid.next(),
+        service: def.id,
+        state: 'accepted',
+        priority,
+        input,
+        submittedAt: now,
+        updatedAt: now,
+        attempts: 0,
+        encoding: enc,
+      };
+      await store.create(record);
+      try {
+        await ctx.js.publish(workSubject(def.id, priority), encodePayload({ jobId: record.jobId }, 'msgpack'), {
+          msgID: `${def.id}.${record.jobId}`,
+        });
+      } catch (e) {
+        await store.delete(record.jobId).catch(() => undefined);
+        throw new VpipeError(ErrorCodes.Unavailable, 'the job could not be queued; try again', { retryable: true, cause: e });
+      }
+      metrics.jobsAccepted.inc({ service: def.id });
+      log.info({ jobId: record.jobId, priority }, 'job accepted');
+      reply(msg, { jobId: record.jobId, state: 'accepted' }, enc);
+    }),
+  });
+
+  srv.addEndpoint('status', {
+    subject: `vpipe.${def.id}.status`,
+    metadata: { description: 'job state; the result or error once it has ended' },
+    handler: endpoint(def.id, async (msg, enc) => {
+      const { jobId } = decodeRequest<JobRef>(JobRef, msg, enc);
+      const cur = await store.get(jobId);
+      if (!cur) throw new VpipeError(ErrorCodes.JobNotFound, `job ${jobId} not found`, { details: [{ path: 'jobId', message: 'unknown job' }] });
+      reply(msg, publicStatus(cur.record), enc);
+    }),
+  });
+
+  srv.addEndpoint('cancel', {
+    subject: `vpipe.${def.id}.cancel`,
+    metadata: { description: 'cancel a queued or running job' },
+    handler: endpoint(def.id, async (msg, enc) => {
+      const { jobId } = decodeRequest<JobRef>(JobRef, msg, enc);
+      const cancelled: ErrorBody = { code: ErrorCodes.Cancelled, message: 'cancelled by request' };
+      const v = await store.update(jobId, (r) => {
+        if (isFinal(r.state) || r.cancelRequested) return null;
+        // A queued job ends here; a running one is stopped by the instance running it.
+        return r.state === 'accepted' ? { ...r, state: 'cancelled', error: cancelled } : { ...r, cancelRequested: true };
+      });
+      if (v.record.state === 'cancelled') await publishResult(ctx, store, v.record);
+      else if (!isFinal(v.record.state)) ctx.nc.publish(cancelControlSubject(def.id), encodePayload({ jobId }, 'msgpack'));
+      log.info({ jobId, state: v.record.state }, 'cancel requested');
+      reply(msg, { jobId, state: v.record.state === 'running' ? 'cancelling' : v.record.state }, enc);
+    }),
+  });
+  return srv;
+}

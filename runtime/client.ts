@@ -1,0 +1,87 @@
+/**
+ * A small vpipe client: what the CLI and the tests use, speaking exactly the
+ * protocol a `nats req` / `nats sub` user speaks (request → job id, result
+ * and progress events from the VPIPE_EVENTS stream).
+ */
+import { jetstream, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { ErrorBody, JobEvent, JobStatus, ProgressEvent } from '../schemas/api.js';
+import { STREAM_EVENTS, eventSubject } from './topology.js';
+import { contentHeaders, decodePayload, encodePayload, type Encoding } from './wire.js';
+
+/** A refusal from a service: the micro-service error code and the error body. */
+export class ServiceRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super(`${body.code}: ${body.message}`);
+    this.name = 'ServiceRequestError';
+  }
+}
+
+export class VpipeClient {
+  private readonly js: JetStreamClient;
+
+  constructor(readonly nc: NatsConnection) {
+    this.js = jetstream(nc);
+  }
+
+  static async connect(servers: string, name = 'vpipe-client'): Promise<VpipeClient> {
+    return new VpipeClient(await connect({ servers: servers.split(','), name }));
+  }
+
+  /** One request/reply. Resolves with the decoded body; throws ServiceRequestError on a service error reply. */
+  async request<T = unknown>(subject: string, body: unknown, opts: { encoding?: Encoding; timeoutMs?: number } = {}): Promise<T> {
+    const enc = opts.encoding ?? 'msgpack';
+    const msg = await this.nc.request(subject, encodePayload(body, enc), {
+      timeout: opts.timeoutMs ?? 10_000,
+      headers: contentHeaders(enc, natsHeaders()),
+    });
+    const code = msg.headers?.get('Nats-Service-Error-Code');
+    const replyEnc: Encoding = msg.headers?.get('Content-Type')?.includes('json') ? 'json' : 'msgpack';
+    const decoded = msg.data.length ? decodePayload(msg.data, replyEnc, Number.MAX_SAFE_INTEGER) : null;
+    if (code) {
+      const err = (decoded as { error?: ErrorBody } | null)?.error ?? { code: 'UNKNOWN', message: msg.headers?.get('Nats-Service-Error') ?? '' };
+      throw new ServiceRequestError(Number(code), err);
+    }
+    return decoded as T;
+  }
+
+  /** Submits a job; resolves with its id. */
+  async submit(subject: string, body: unknown, encoding: Encoding = 'msgpack'): Promise<string> {
+    const r = await this.request<{ jobId: string }>(subject, body, { encoding });
+    return r.jobId;
+  }
+
+  status(service: string, jobId: string): Promise<JobStatus> {
+    return this.request<JobStatus>(`vpipe.${service}.status`, { jobId });
+  }
+
+  /** Waits for a job's result event (read from the stream, so it works even if the job ended before the call). Throws on timeout. */
+  async waitForResult(service: string, jobId: string, opts: { timeoutMs?: number; onProgress?: (p: ProgressEvent) => void } = {}): Promise<JobEvent> {
+    const subj = eventSubject(service, jobId);
+    const consumer = await this.js.consumers.get(STREAM_EVENTS, {
+      filter_subjects: opts.onProgress ? [subj, `${subj}.progress`] : [subj],
+      deliver_policy: DeliverPolicy.All,
+    });
+    const messages = await consumer.consume();
+    const timer = setTimeout(() => void messages.close(), opts.timeoutMs ?? 120_000);
+    try {
+      for await (const m of messages) {
+        const enc: Encoding = m.headers?.get('Content-Type')?.includes('json') ? 'json' : 'msgpack';
+        const body = decodePayload(m.data, enc, Number.MAX_SAFE_INTEGER);
+        if (m.subject === subj) return body as JobEvent;
+        opts.onProgress?.(body as ProgressEvent);
+      }
+      throw new Error(`no result for ${service} job ${jobId} within ${opts.timeoutMs ?? 120_000} ms`);
+    } finally {
+      clearTimeout(timer);
+      await messages.close();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.nc.drain();
+  }
+}

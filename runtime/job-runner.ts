@@ -1,0 +1,265 @@
+/**
+ * The workflow layer's host: pulls job work items by priority, runs one
+ * XState actor per job, persists the actor's snapshot after every step, and
+ * publishes the result once. A redelivered job (its process died) resumes
+ * from its last snapshot; steps must be idempotent because XState re-runs a
+ * pending promise actor when it restores one.
+ */
+import { createActor, type AnyActorRef, type Snapshot } from 'xstate';
+import { z } from 'zod';
+import { isFinal, type ErrorBody } from '../schemas/api.js';
+import { ErrorCodes, VpipeError } from './errors.js';
+import { JobStore, type JobRecord, type Versioned } from './job-store.js';
+import { metrics } from './metrics.js';
+import { PriorityPuller } from './priority-puller.js';
+import { publishProgress, publishResult } from './results.js';
+import type { RuntimeContext } from './runtime-context.js';
+import type { JobOutput, ServiceDefinition } from './service-definition.js';
+import { cancelControlSubject } from './api-layer.js';
+import { decodeInternal } from './wire.js';
+import type { WorkMessage } from './work-message.js';
+
+const WorkItem = z.object({ jobId: z.string() });
+
+export interface RunnerOptions {
+  /** Jobs this process runs at once. */
+  concurrency?: number;
+  /** Backoff before a retryable failure is tried again: base × 2^(delivery-1), capped. */
+  retryBaseMs?: number;
+  progressIntervalMs?: number;
+}
+
+interface Running {
+  abort: AbortController;
+  cancelled: boolean;
+}
+
+export class JobRunner {
+  private readonly store: JobStore;
+  private readonly log;
+  private readonly running = new Map<string, Running>();
+  private readonly stopping = new AbortController();
+  private loops: Promise<void>[] = [];
+  private puller: PriorityPuller | null = null;
+  private ctlSub: { unsubscribe(): void } | null = null;
+
+  constructor(
+    private readonly ctx: RuntimeContext,
+    private readonly def: ServiceDefinition,
+    private readonly opts: RunnerOptions = {},
+  ) {
+    this.store = new JobStore(ctx.topology.jobs, def.id);
+    this.log = ctx.log.child({ service: def.id, layer: 'workflow' });
+  }
+
+  start(): void {
+    this.puller = new PriorityPuller(this.ctx.nc, this.def.id);
+    this.ctlSub = this.ctx.nc.subscribe(cancelControlSubject(this.def.id), {
+      callback: (_e, m) => {
+        try {
+          const { jobId } = decodeInternal(WorkItem, m.data);
+          const r = this.running.get(jobId);
+          if (r) {
+            r.cancelled = true;
+            r.abort.abort();
+          }
+        } catch {
+          /* a malformed control message is ignored */
+        }
+      },
+    });
+    const n = this.opts.concurrency ?? 1;
+    for (let i = 0; i < n; i++) this.loops.push(this.loop());
+  }
+
+  /** Stops taking work, lets running jobs finish for up to graceMs, then interrupts them (they resume elsewhere from their snapshot). */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping.abort();
+    const all = Promise.all(this.loops);
+    const timer = setTimeout(() => {
+      for (const r of this.running.values()) r.abort.abort();
+    }, graceMs);
+    await all;
+    clearTimeout(timer);
+    this.puller?.close();
+    this.ctlSub?.unsubscribe();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      let taken;
+      try {
+        taken = await this.puller!.next(this.stopping.signal);
+      } catch (e) {
+        this.log.warn({ err: e }, 'pull failed; retrying');
+        await new Promise((r) => setTimeout(r, 1_000));
+        continue;
+      }
+      if (!taken) break;
+      await this.handle(taken.msg).catch((e: unknown) => {
+        this.log.error({ err: e }, 'job handling failed; the message will be redelivered');
+        taken.msg.nak(this.backoffMs(taken.msg.info.deliveryCount));
+      });
+    }
+  }
+
+  private backoffMs(delivery: number): number {
+    const base = this.opts.retryBaseMs ?? 1_000;
+    return Math.min(base * 2 ** Math.max(0, delivery - 1), 60_000);
+  }
+
+  private async handle(msg: WorkMessage): Promise<void> {
+    let jobId: string;
+    try {
+      jobId = decodeInternal(WorkItem, msg.data).jobId;
+    } catch (e) {
+      this.log.error({ err: e, subject: msg.subject }, 'malformed work item terminated');
+      return msg.term('malformed work item');
+    }
+    const cur = await this.store.get(jobId);
+    if (!cur) {
+      this.log.warn({ jobId }, 'work item without a job record terminated');
+      return msg.term('no job record');
+    }
+    if (isFinal(cur.record.state)) {
+      // Ended before (a crash between result and ack, or cancelled while queued): make sure the event is out, then ack.
+      await publishResult(this.ctx, this.store, cur.record);
+      return msg.ack();
+    }
+    if (cur.record.cancelRequested) return this.finish(msg, cur.record, 'cancelled', undefined, cancelledError());
+    await this.run(msg, cur);
+  }
+
+  private async run(msg: WorkMessage, cur: Versioned): Promise<void> {
+    const { jobId } = cur.record;
+    const attempt = cur.record.attempts + 1;
+    const log = this.log.child({ jobId, attempt });
+    // Claim: compare-and-set on the revision we read, so two instances never both run one delivery.
+    const claimed = await this.store.update(
+      jobId,
+      (r) => ({ ...r, state: 'running', attempts: attempt, startedAt: r.startedAt ?? new Date().toISOString() }),
+      cur.revision,
+    );
+    const resumed = claimed.record.snapshot !== undefined;
+    if (resumed) metrics.jobsResumed.inc({ service: this.def.id });
+    log.info({ resumed, step: claimed.record.step, delivery: msg.info.deliveryCount }, resumed ? 'job resumed from snapshot' : 'job started');
+
+    const running: Running = { abort: new AbortController(), cancelled: false };
+    this.running.set(jobId, running);
+    metrics.jobsInFlight.inc({ service: this.def.id });
+    const heartbeat = setInterval(() => msg.working(), Math.max(250, Math.floor(this.ctx.topology.options.ackWaitMs / 3)));
+    try {
+      const out = await this.runActor(claimed.record, attempt, running, log);
+      if (running.cancelled) return await this.finish(msg, claimed.record, 'cancelled', undefined, cancelledError());
+      if (out === 'interrupted') {
+        log.info('job interrupted by shutdown; it resumes from its snapshot on redelivery');
+        return msg.nak(0);
+      }
+      if (out.ok) return await this.finish(msg, claimed.record, 'succeeded', out.result);
+      const retryable = out.error.retryable === true && msg.info.deliveryCount < this.ctx.topology.options.maxDeliver;
+      if (retryable) {
+        const delay = this.backoffMs(msg.info.deliveryCount);
+        log.warn({ error: out.error, delayMs: delay }, 'retryable failure; job will be retried from its last snapshot');
+        return msg.nak(delay);
+      }
+      return await this.finish(msg, claimed.record, 'failed', undefined, out.error);
+    } finally {
+      clearInterval(heartbeat);
+      this.running.delete(jobId);
+      metrics.jobsInFlight.dec({ service: this.def.id });
+    }
+  }
+
+  /** Runs the job's actor to its end; persists the snapshot after every step (state change). */
+  private runActor(record: JobRecord, attempt: number, running: Running, log: JobRunner['log']): Promise<JobOutput | 'interrupted'> {
+    const svc = this.def.id;
+    let lastProgress = 0;
+    const machine = this.def.workflow({
+      jobId: record.jobId,
+      signal: running.abort.signal,
+      log,
+      progress: (step, fraction, extra) => {
+        const now = Date.now();
+        if (now - lastProgress < (this.opts.progressIntervalMs ?? 500) && fraction < 1) return;
+        lastProgress = now;
+        publishProgress(this.ctx, { jobId: record.jobId, service: svc, step, fraction, ...extra }, record.encoding);
+      },
+    });
+    const actor = createActor(machine, {
+      input: record.input,
+      ...(record.snapshot !== undefined ? { snapshot: record.snapshot as Snapshot<unknown> } : {}),
+    });
+    let persisted: Promise<unknown> = Promise.resolve();
+    let lastStep = stepName((actor.getSnapshot() as { value: unknown }).value);
+    let stepStarted = Date.now();
+
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (v: JobOutput | 'interrupted') => {
+        if (settled) return;
+        settled = true;
+        persisted.then(
+          () => resolve(v),
+          (e: unknown) => resolve({ ok: false, error: VpipeError.from(e).toBody() }),
+        );
+      };
+      actor.subscribe({
+        next: (snap) => {
+          const s = snap as { status: string; value: unknown; output?: JobOutput };
+          if (s.status === 'done') return settle(s.output ?? { ok: false, error: internal('workflow ended without output') });
+          const step = stepName(s.value);
+          if (s.status !== 'active' || step === lastStep) return;
+          metrics.stepDuration.observe({ service: svc, step: lastStep }, (Date.now() - stepStarted) / 1000);
+          lastStep = step;
+          stepStarted = Date.now();
+          const snapshot = actor.getPersistedSnapshot();
+          persisted = persisted.then(() =>
+            this.store.update(record.jobId, (r) => {
+              if (r.attempts !== attempt) throw new VpipeError(ErrorCodes.Unavailable, 'job taken over by another instance', { retryable: true });
+              return { ...r, step, snapshot };
+            }),
+          );
+        },
+        error: (e) => settle({ ok: false, error: VpipeError.from(e).toBody() }),
+      });
+      running.abort.signal.addEventListener('abort', () => {
+        actor.stop();
+        settle('interrupted');
+      });
+      actor.start();
+    });
+  }
+
+  private async finish(msg: WorkMessage, record: JobRecord, state: 'succeeded' | 'failed' | 'cancelled', result?: unknown, error?: ErrorBody): Promise<void> {
+    const v = await this.store.update(record.jobId, (r) => {
+      const next: JobRecord = { ...r, state, step: undefined, snapshot: undefined };
+      if (result !== undefined) next.result = result;
+      if (error) next.error = error;
+      return next;
+    });
+    await publishResult(this.ctx, this.store, v.record);
+    await msg.ack();
+    metrics.jobsFinished.inc({ service: this.def.id, state });
+    metrics.jobDuration.observe({ service: this.def.id, state }, (Date.now() - Date.parse(record.submittedAt)) / 1000);
+    this.log.info({ jobId: record.jobId, state, error: error?.code }, 'job finished');
+  }
+
+  /** Jobs running in this process now (for tests and the supervisor). */
+  get activeJobs(): string[] {
+    return [...this.running.keys()];
+  }
+}
+
+function stepName(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function internal(message: string): ErrorBody {
+  return { code: ErrorCodes.Internal, message, retryable: false };
+}
+
+function cancelledError(): ErrorBody {
+  return { code: ErrorCodes.Cancelled, message: 'cancelled by request' };
+}
+
+export type { AnyActorRef };

@@ -1,0 +1,99 @@
+/**
+ * The media-root guard: every media URI a request names must resolve, after
+ * symlinks, to a regular file (or an image-sequence directory) under the
+ * configured root. Anything else — other schemes, `..`, option-looking values,
+ * protocol prefixes like `concat:` — is refused before any tool runs.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCodes, VpipeError } from './errors.js';
+
+/** A printf frame-number pattern in a file name, as image2 reads it: `%d` or `%0Nd`. */
+const SEQUENCE_PATTERN = /%(0\d{1,2})?d/;
+
+export interface ResolvedMedia {
+  /** Absolute real path (for a sequence: real directory + pattern file name). */
+  path: string;
+  /** True when the name is an image-sequence pattern such as `frame%08d.png`. */
+  imageSequence: boolean;
+}
+
+const forbidden = (uri: string, why: string) =>
+  new VpipeError(ErrorCodes.MediaForbidden, `media URI ${JSON.stringify(truncate(uri))} is refused: ${why}`, {
+    details: [{ path: 'uri', message: why }],
+  });
+
+function truncate(s: string): string {
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+
+/** Percent-decodes `%XX` escapes of printable characters; leaves frame patterns (`%08d`) and control bytes alone. */
+function decodePrintable(p: string): string {
+  return p.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+    const c = parseInt(hex, 16);
+    return c >= 0x20 && c !== 0x7f ? String.fromCharCode(c) : m;
+  });
+}
+
+/** Turns a URI into an absolute path without touching the filesystem; throws MEDIA_URI_FORBIDDEN. */
+export function uriToPath(uri: string): string {
+  if (/[\u0000-\u001f\u007f]/.test(uri)) throw forbidden(uri, 'control characters are not allowed');
+  let p: string;
+  if (uri.startsWith('file://')) {
+    const rest = uri.slice('file://'.length);
+    const slash = rest.indexOf('/');
+    const host = slash < 0 ? rest : rest.slice(0, slash);
+    if (host !== '' && host !== 'localhost') throw forbidden(uri, `file URIs must name a local path (host "${host}")`);
+    if (slash < 0) throw forbidden(uri, 'file URI has no path');
+    p = decodePrintable(rest.slice(slash).split(/[?#]/)[0] ?? '');
+  } else if (uri.startsWith('/')) {
+    p = uri;
+  } else if (uri.startsWith('-')) {
+    throw forbidden(uri, 'a media URI may not start with "-"');
+  } else if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(uri)) {
+    throw forbidden(uri, `only file:// URIs or absolute paths are accepted, not "${uri.split(':')[0]}:"`);
+  } else {
+    throw forbidden(uri, 'relative paths are not accepted; use file:///absolute/path under the media root');
+  }
+  if (p.includes('\0')) throw forbidden(uri, 'NUL bytes are not allowed');
+  if (p.split('/').some((seg) => seg === '..')) throw forbidden(uri, '".." path segments are not allowed');
+  return path.resolve(p);
+}
+
+function isUnder(child: string, root: string): boolean {
+  const rel = path.relative(root, child);
+  return rel === '' ? false : !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/**
+ * Resolves a media URI against the root. Throws MEDIA_URI_FORBIDDEN (outside
+ * the root, symlink escaping it, not a regular file) or MEDIA_NOT_FOUND.
+ */
+export async function resolveMedia(uri: string, mediaRoot: string): Promise<ResolvedMedia> {
+  const root = await fs.realpath(mediaRoot).catch(() => {
+    throw new VpipeError(ErrorCodes.Unavailable, `media root ${mediaRoot} does not exist`, { retryable: true });
+  });
+  const lexical = uriToPath(uri);
+  if (!isUnder(lexical, root) && !isUnder(lexical, path.resolve(mediaRoot))) {
+    throw forbidden(uri, `it lies outside the media root ${mediaRoot}`);
+  }
+  const base = path.basename(lexical);
+  const imageSequence = SEQUENCE_PATTERN.test(base);
+  const target = imageSequence ? path.dirname(lexical) : lexical;
+  let real: string;
+  try {
+    real = await fs.realpath(target);
+  } catch {
+    throw new VpipeError(ErrorCodes.MediaNotFound, `media ${JSON.stringify(truncate(uri))} does not exist`, {
+      details: [{ path: 'uri', message: 'no such file' }],
+    });
+  }
+  if (!isUnder(real, root)) throw forbidden(uri, 'it resolves (through a symbolic link) outside the media root');
+  const st = await fs.stat(real);
+  if (imageSequence) {
+    if (!st.isDirectory()) throw forbidden(uri, 'the directory of an image sequence is not a directory');
+    return { path: path.join(real, base), imageSequence };
+  }
+  if (!st.isFile()) throw forbidden(uri, 'it is not a regular file');
+  return { path: real, imageSequence };
+}

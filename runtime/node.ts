@@ -1,0 +1,116 @@
+/**
+ * A vpipe node: one process hosting the roles it is given (api, workflow) for
+ * every service, against an existing NATS (NATS_URL) or an embedded server it
+ * starts itself. `vpipe up` is a node with every role on an embedded server.
+ */
+import type { Service } from '@nats-io/services';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ALL_SERVICES } from '../actors/index.js';
+import { startApi } from './api-layer.js';
+import { JobRunner } from './job-runner.js';
+import { rootLogger, type Logger } from './logger.js';
+import { serveMetrics } from './metrics.js';
+import { startNatsServer, REPO_ROOT, type NatsServerHandle } from './nats-server.js';
+import { createRuntimeContext, type RuntimeContext } from './runtime-context.js';
+import type { ServiceDefinition } from './service-definition.js';
+
+export const ROLES = ['api', 'workflow'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface NodeConfig {
+  /** NATS URL(s), comma-separated; undefined → start an embedded nats-server. */
+  natsUrl?: string;
+  mediaRoot: string;
+  dataDir: string;
+  /** 0 picks a free port; undefined disables the metrics server. */
+  metricsPort?: number;
+  roles: readonly Role[];
+  services?: ServiceDefinition[];
+  /** Jobs each workflow runner runs at once. */
+  concurrency?: number;
+  embedded?: { port?: number; monitorPort?: number };
+  log?: Logger;
+}
+
+export interface VpipeNode {
+  ctx: RuntimeContext;
+  natsUrl: string;
+  server: NatsServerHandle | null;
+  metricsPort: number | null;
+  runners: JobRunner[];
+  /** Drains: stops taking requests and work, lets running jobs finish (graceMs), closes NATS, stops the embedded server. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Reads the documented environment (API.md, Operating) into a node config. */
+export function configFromEnv(env = process.env): Omit<NodeConfig, 'roles'> {
+  return {
+    natsUrl: env.NATS_URL || undefined,
+    mediaRoot: path.resolve(env.VPIPE_MEDIA_ROOT ?? 'media'),
+    dataDir: path.resolve(env.VPIPE_DATA_DIR ?? path.join(REPO_ROOT, '.vpipe/data')),
+    metricsPort: env.VPIPE_METRICS_PORT === undefined ? 9464 : Number(env.VPIPE_METRICS_PORT),
+    concurrency: env.VPIPE_CONCURRENCY ? Number(env.VPIPE_CONCURRENCY) : undefined,
+    embedded: {
+      port: env.VPIPE_NATS_PORT ? Number(env.VPIPE_NATS_PORT) : undefined,
+      monitorPort: env.VPIPE_NATS_MONITOR_PORT ? Number(env.VPIPE_NATS_MONITOR_PORT) : undefined,
+    },
+  };
+}
+
+export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
+  const log = cfg.log ?? rootLogger;
+  const services = cfg.services ?? ALL_SERVICES;
+  fs.mkdirSync(cfg.mediaRoot, { recursive: true });
+  fs.mkdirSync(cfg.dataDir, { recursive: true });
+
+  let server: NatsServerHandle | null = null;
+  let natsUrl = cfg.natsUrl;
+  if (!natsUrl) {
+    server = await startNatsServer({
+      dataDir: path.join(cfg.dataDir, 'nats'),
+      port: cfg.embedded?.port ?? 4222,
+      monitorPort: cfg.embedded?.monitorPort ?? 8222,
+      serverName: 'vpipe-embedded',
+      dieWithParent: true,
+      logFile: path.join(cfg.dataDir, 'nats-server.log'),
+    });
+    natsUrl = server.url;
+    log.info({ url: natsUrl, monitor: `http://127.0.0.1:${server.monitorPort}` }, 'embedded nats-server started');
+  }
+
+  const ctx = await createRuntimeContext({
+    servers: natsUrl,
+    name: `vpipe-node-${process.pid}`,
+    mediaRoot: cfg.mediaRoot,
+    log,
+    workFunctions: services.map((s) => s.id),
+  });
+  const apis: Service[] = [];
+  const runners: JobRunner[] = [];
+  if (cfg.roles.includes('workflow')) {
+    for (const def of services) {
+      const r = new JobRunner(ctx, def, { concurrency: cfg.concurrency ?? 2 });
+      r.start();
+      runners.push(r);
+    }
+  }
+  if (cfg.roles.includes('api')) for (const def of services) apis.push(await startApi(ctx, def));
+  const metrics = cfg.metricsPort === undefined ? null : await serveMetrics(cfg.metricsPort);
+  log.info({ roles: cfg.roles, services: services.map((s) => s.name), mediaRoot: cfg.mediaRoot, metricsPort: metrics?.port }, 'vpipe node ready');
+
+  return {
+    ctx,
+    natsUrl,
+    server,
+    metricsPort: metrics?.port ?? null,
+    runners,
+    async stop(graceMs = 10_000) {
+      await Promise.all(apis.map((a) => a.stop()));
+      await Promise.all(runners.map((r) => r.stop(graceMs)));
+      await ctx.nc.drain().catch(() => undefined);
+      await metrics?.close();
+      await server?.stop();
+    },
+  };
+}

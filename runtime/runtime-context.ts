@@ -1,0 +1,43 @@
+/** The connections and settings every layer of a service shares in one process. */
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from './logger.js';
+import { ensureTopology, topologyFromEnv, type Topology, type TopologyOptions } from './topology.js';
+
+export interface RuntimeContext {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  topology: Topology;
+  mediaRoot: string;
+  log: Logger;
+}
+
+export interface ConnectOptions {
+  servers: string;
+  name: string;
+  mediaRoot: string;
+  log: Logger;
+  workFunctions: readonly string[];
+  topology?: TopologyOptions;
+}
+
+/** Connects (reconnecting forever, as a long-running service should) and ensures the topology. */
+export async function createRuntimeContext(o: ConnectOptions): Promise<RuntimeContext> {
+  const nc = await connect({
+    servers: o.servers.split(',').map((s) => s.trim()),
+    name: o.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    pingInterval: 10_000,
+  });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') o.log.warn({ nats: s.type, server: (s as { server?: string }).server }, 'nats connection status');
+    }
+  })();
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const topology = await ensureTopology(nc, jsm, o.workFunctions, o.topology ?? topologyFromEnv());
+  return { nc, js, jsm, topology, mediaRoot: o.mediaRoot, log: o.log };
+}

@@ -1,0 +1,40 @@
+/**
+ * What a vpipe service declares so the runtime can host it: its micro-service
+ * identity, request schema, admission (request → job input) and the XState
+ * machine of one job, with side effects provided from outside.
+ */
+import type { AnyStateMachine } from 'xstate';
+import type { z } from 'zod';
+import type { ErrorBody } from '../schemas/api.js';
+import type { Priority } from '../schemas/common.js';
+import type { Logger } from './logger.js';
+
+/** What a workflow's steps get from the runtime: the job's cancellation signal, a logger and a progress reporter. */
+export interface StepDeps {
+  jobId: string;
+  signal: AbortSignal;
+  log: Logger;
+  progress(step: string, fraction: number, extra?: { chunksDone?: number; chunksTotal?: number; fps?: number; speed?: number }): void;
+}
+
+/** Every job machine ends in a final state whose output is one of these. */
+export type JobOutput = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
+
+export interface AdmitContext {
+  mediaRoot: string;
+}
+
+export interface ServiceDefinition<Req = unknown, Input = unknown> {
+  /** Short id used in subjects: `vpipe.<id>.…`, `vpipe.evt.<id>.…`, work function name. */
+  id: string;
+  /** Micro-service name, e.g. `vpipe-vis`. */
+  name: string;
+  version: string;
+  description: string;
+  endpoint: { name: string; subject: string };
+  request: z.ZodType<Req>;
+  /** Refuses (throws VpipeError) or turns a valid request into the job's input. Runs before anything is stored. */
+  admit(req: Req, ctx: AdmitContext): Promise<{ input: Input; priority: Priority }>;
+  /** The job machine with its side effects provided. Its input is the job input; it ends with a JobOutput. */
+  workflow(deps: StepDeps): AnyStateMachine;
+}

@@ -1,0 +1,126 @@
+/**
+ * The JetStream topology: streams, durable work consumers and KV buckets,
+ * created idempotently at start (re-running never fails or duplicates; a
+ * changed setting is applied as an update).
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { PRIORITIES, type Priority } from '../schemas/common.js';
+
+export const STREAM_WORK = 'VPIPE_WORK';
+export const STREAM_EVENTS = 'VPIPE_EVENTS';
+export const KV_JOBS = 'vpipe_jobs';
+
+const SECOND_NS = 1_000_000_000;
+
+export interface TopologyOptions {
+  /** Stream/KV replicas: 1 on one server, 3 on a 3-node cluster (VPIPE_REPLICAS). */
+  replicas: number;
+  /** How long a worker may go silent before its message is redelivered. Workers send in-progress acks well inside it. */
+  ackWaitMs: number;
+  maxDeliver: number;
+  eventsMaxAgeSeconds: number;
+}
+
+export function topologyFromEnv(env = process.env): TopologyOptions {
+  return {
+    replicas: Number(env.VPIPE_REPLICAS ?? 1),
+    ackWaitMs: Number(env.VPIPE_ACK_WAIT_MS ?? 30_000),
+    maxDeliver: Number(env.VPIPE_MAX_DELIVER ?? 5),
+    eventsMaxAgeSeconds: Number(env.VPIPE_EVENTS_MAX_AGE_S ?? 7 * 24 * 3600),
+  };
+}
+
+/** Work subject of a function and priority class: `vpipe.work.vis.high`, `vpipe.work.encode.h264.low`. */
+export const workSubject = (fn: string, p: Priority): string => `vpipe.work.${fn}.${p}`;
+/** Durable consumer name for (function, priority): `work_vis_high`. */
+export const workConsumer = (fn: string, p: Priority): string => `work_${fn.replace(/\./g, '_')}_${p}`;
+export const eventSubject = (svc: string, jobId: string): string => `vpipe.evt.${svc}.${jobId}`;
+export const progressSubject = (svc: string, jobId: string): string => `vpipe.evt.${svc}.${jobId}.progress`;
+
+function isAlreadyInUse(e: unknown): boolean {
+  // 10058: stream name in use with a different configuration; 10148: consumer already exists with different config.
+  return e instanceof JetStreamApiError && [10058, 10148, 10013].includes(e.code);
+}
+
+async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.add(cfg);
+  } catch (e) {
+    if (!isAlreadyInUse(e)) throw e;
+    await jsm.streams.update(cfg.name, cfg);
+  }
+}
+
+async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+  try {
+    await jsm.consumers.add(stream, cfg);
+  } catch (e) {
+    if (!isAlreadyInUse(e)) throw e;
+    await jsm.consumers.update(stream, cfg.durable_name, cfg);
+  }
+}
+
+export interface Topology {
+  jobs: KV;
+  options: TopologyOptions;
+}
+
+/** Creates (or updates) everything for the given work functions. Safe to call from every process at every start. */
+export async function ensureTopology(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  workFunctions: readonly string[],
+  options: TopologyOptions = topologyFromEnv(),
+): Promise<Topology> {
+  const { replicas } = options;
+  await ensureStream(jsm, {
+    name: STREAM_WORK,
+    description: 'vpipe work queues: one subject per (function, priority)',
+    subjects: ['vpipe.work.>'],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    discard: DiscardPolicy.Old,
+    duplicate_window: 120 * SECOND_NS,
+  });
+  await ensureStream(jsm, {
+    name: STREAM_EVENTS,
+    description: 'vpipe job results and progress; results are kept so a client that was away can read them',
+    subjects: ['vpipe.evt.>'],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    max_age: options.eventsMaxAgeSeconds * SECOND_NS,
+    // Only the latest progress messages matter; the result subject holds one message.
+    max_msgs_per_subject: 32,
+    // Exactly-once results: a job's result event carries Nats-Msg-Id `<svc>.<jobId>.result`.
+    duplicate_window: 3600 * SECOND_NS,
+  });
+  for (const fn of workFunctions) {
+    for (const p of PRIORITIES) {
+      await ensureConsumer(jsm, STREAM_WORK, {
+        durable_name: workConsumer(fn, p),
+        filter_subject: workSubject(fn, p),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: options.ackWaitMs * 1_000_000,
+        max_deliver: options.maxDeliver,
+        max_ack_pending: 10_000,
+      });
+    }
+  }
+  const jobs = await new Kvm(nc).create(KV_JOBS, { history: 1, replicas, storage: StorageType.File });
+  return { jobs, options };
+}
