@@ -72,7 +72,9 @@ SRC
 ensure_npm_packages() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "installing npm packages"
-    npm ci --no-audit --no-fund --loglevel=error
+    # Some npm 11 releases write lock files without other platforms' optional
+    # packages and then refuse them in `npm ci`; install from the lock without saving then.
+    npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --no-save --loglevel=error
   fi
 }
 
