@@ -23,6 +23,24 @@ function reply(msg: ServiceMsg, body: unknown, enc: Encoding): void {
   msg.respond(encodePayload(body, enc), { headers: contentHeaders(enc) });
 }
 
+/** Per-endpoint counts served as `data` in `$SRV.STATS` replies. */
+interface EndpointCounts {
+  requests: number;
+  rejected: number;
+  rejectedByCode: Record<string, number>;
+}
+
+/**
+ * The services library counts an error only when a handler throws
+ * synchronously; ours reply asynchronously, so count through its endpoint
+ * stats when they are reachable (an internal of @nats-io/services; skipped
+ * if it changes shape), keeping num_errors and last_error honest.
+ */
+function countServiceError(srv: Service, endpoint: string, e: Error): void {
+  const handlers = (srv as unknown as { handlers?: { name: string; stats?: { countError?: (e: Error) => void } }[] }).handlers;
+  handlers?.find((h) => h.name === endpoint)?.stats?.countError?.(e);
+}
+
 function replyError(msg: ServiceMsg, svc: string, e: VpipeError, enc: Encoding): void {
   metrics.requestsRejected.inc({ service: svc, code: e.code });
   const body: { error: ErrorBody } = { error: e.toBody() };
@@ -33,11 +51,26 @@ function replyError(msg: ServiceMsg, svc: string, e: VpipeError, enc: Encoding):
 }
 
 /** Wraps a handler so that any throw becomes an error reply and the service keeps serving. */
-function endpoint(svc: string, fn: (msg: ServiceMsg, enc: Encoding) => Promise<void>) {
+function endpoint(
+  srv: Service,
+  svc: string,
+  ep: { name: string; subject: string },
+  counts: Map<string, EndpointCounts>,
+  fn: (msg: ServiceMsg, enc: Encoding) => Promise<void>,
+) {
+  const c: EndpointCounts = { requests: 0, rejected: 0, rejectedByCode: {} };
+  counts.set(ep.subject, c);
   return (err: Error | null, msg: ServiceMsg): void => {
     if (err) return;
+    c.requests++;
     const enc = detectEncoding(msg.data, msg.headers);
-    fn(msg, enc).catch((e: unknown) => replyError(msg, svc, VpipeError.from(e), enc));
+    fn(msg, enc).catch((e: unknown) => {
+      const ve = VpipeError.from(e);
+      c.rejected++;
+      c.rejectedByCode[ve.code] = (c.rejectedByCode[ve.code] ?? 0) + 1;
+      countServiceError(srv, ep.name, ve);
+      replyError(msg, svc, ve, enc);
+    });
   };
 }
 
@@ -49,18 +82,20 @@ function decodeRequest<T>(schema: Parameters<typeof validate>[0], msg: Msg, enc:
 export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Promise<Service> {
   const store = new JobStore(ctx.topology.jobs, def.id);
   const log = ctx.log.child({ service: def.id, layer: 'api' });
+  const counts = new Map<string, EndpointCounts>();
   const srv = await new Svcm(ctx.nc).add({
     name: def.name,
     version: def.version,
     description: def.description,
     queue: 'vpipe',
+    statsHandler: async (ep) => counts.get(ep.subject) ?? null,
     metadata: { 'vpipe.events': `vpipe.evt.${def.id}.>`, 'vpipe.encodings': 'msgpack,json' },
   });
 
   srv.addEndpoint(def.endpoint.name, {
     subject: def.endpoint.subject,
     metadata: { description: `submit a ${def.id} job; replies {jobId, state:"accepted"}` },
-    handler: endpoint(def.id, async (msg, enc) => {
+    handler: endpoint(srv, def.id, def.endpoint, counts, async (msg, enc) => {
       const req = decodeRequest(def.request, msg, enc);
       const { input, priority } = await def.admit(req, { mediaRoot: ctx.mediaRoot });
       const now = new Date().toISOString();
@@ -93,7 +128,7 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
   srv.addEndpoint('status', {
     subject: `vpipe.${def.id}.status`,
     metadata: { description: 'job state; the result or error once it has ended' },
-    handler: endpoint(def.id, async (msg, enc) => {
+    handler: endpoint(srv, def.id, { name: 'status', subject: `vpipe.${def.id}.status` }, counts, async (msg, enc) => {
       const { jobId } = decodeRequest<JobRef>(JobRef, msg, enc);
       const cur = await store.get(jobId);
       if (!cur) throw new VpipeError(ErrorCodes.JobNotFound, `job ${jobId} not found`, { details: [{ path: 'jobId', message: 'unknown job' }] });
@@ -104,7 +139,7 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
   srv.addEndpoint('cancel', {
     subject: `vpipe.${def.id}.cancel`,
     metadata: { description: 'cancel a queued or running job' },
-    handler: endpoint(def.id, async (msg, enc) => {
+    handler: endpoint(srv, def.id, { name: 'cancel', subject: `vpipe.${def.id}.cancel` }, counts, async (msg, enc) => {
       const { jobId } = decodeRequest<JobRef>(JobRef, msg, enc);
       const cancelled: ErrorBody = { code: ErrorCodes.Cancelled, message: 'cancelled by request' };
       const v = await store.update(jobId, (r) => {

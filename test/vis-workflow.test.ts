@@ -3,6 +3,12 @@ import { createActor, fromPromise, waitFor } from 'xstate';
 import { inspectionMachine, type VisJobInput } from '../actors/vis/workflow.js';
 import { ErrorCodes, VpipeError } from '../runtime/errors.js';
 import type { JobOutput } from '../runtime/service-definition.js';
+import type { ProbeData, ScanData } from '../actors/vis/compute/index.js';
+import type { InspectResult } from '../schemas/vis.js';
+
+// Stand-ins: the machine only moves these values between steps.
+const probeOut = { fake: 'probe' } as unknown as ProbeData;
+const scanOut = { fake: 'scan' } as unknown as ScanData;
 
 const job: VisJobInput = { uri: 'file:///m/a.mp4', path: '/m/a.mp4', decodeCheck: true };
 
@@ -11,17 +17,17 @@ function fakes(calls: string[], opts: { scanFails?: unknown } = {}) {
     actors: {
       probe: fromPromise(async () => {
         calls.push('probe');
-        return { fake: 'probe' } as never;
+        return probeOut;
       }),
       scan: fromPromise(async ({ input }) => {
         calls.push('scan');
         expect(input.probe).toEqual({ fake: 'probe' });
         if (opts.scanFails) throw opts.scanFails;
-        return { fake: 'scan' } as never;
+        return scanOut;
       }),
       analyse: fromPromise(async ({ input }) => {
         calls.push('analyse');
-        return { from: [input.probe, input.scan] } as never;
+        return { from: [input.probe, input.scan] } as unknown as InspectResult;
       }),
     },
   });
@@ -57,9 +63,9 @@ describe('VIS inspection machine', () => {
     let release!: () => void;
     const blocked = inspectionMachine.provide({
       actors: {
-        probe: fromPromise(async () => ({ fake: 'probe' }) as never),
-        scan: fromPromise(() => new Promise<never>((r) => (release = () => r({ fake: 'scan' } as never)))),
-        analyse: fromPromise(async () => ({}) as never),
+        probe: fromPromise(async () => probeOut),
+        scan: fromPromise(() => new Promise<ScanData>((r) => (release = () => r(scanOut)))),
+        analyse: fromPromise(async () => ({}) as InspectResult),
       },
     });
     const a1 = createActor(blocked, { input: job }).start();

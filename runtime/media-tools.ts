@@ -1,0 +1,260 @@
+/**
+ * The only place vpipe spawns ffmpeg/ffprobe. Every run gets an argument
+ * array (never a shell), no stdin, an address-space cap (prlimit) and a
+ * wall-clock cap, and is killable through an AbortSignal. Inputs go through
+ * `inputArgs` so a file name can never be read as an option or a protocol.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, VpipeError } from './errors.js';
+
+export type MediaTool = 'ffmpeg' | 'ffprobe';
+
+export interface RunToolOptions {
+  /** Wall-clock limit; default env VPIPE_TOOL_TIMEOUT_MS or 10 minutes. */
+  timeoutMs?: number;
+  /** Address-space limit via `prlimit --as`; default env VPIPE_TOOL_MEMORY_LIMIT_BYTES or 4 GiB; 0 disables. */
+  memoryLimitBytes?: number;
+  signal?: AbortSignal;
+  onStderrLine?: (line: string) => void;
+  /** Streams stdout line by line (e.g. `-progress pipe:1`, CSV packet lists). */
+  onStdoutLine?: (line: string) => void;
+  /** Keep stdout in the result (default true). Turn off when streaming large output through onStdoutLine. */
+  keepStdout?: boolean;
+  /** Kept stdout beyond this kills the tool and throws TOOL_FAILED (default 64 MiB). */
+  maxStdoutBytes?: number;
+}
+
+export interface RunToolResult {
+  stdout: string;
+  /** Only the last ~64 KiB: a corrupt file can make ffmpeg log megabytes. */
+  stderr: string;
+  code: number | null;
+  signal: string | null;
+  durationMs: number;
+}
+
+const STDERR_KEEP = 64 * 1024;
+const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+const DEFAULT_MEMORY_LIMIT = 4 * 1024 ** 3;
+const DEFAULT_MAX_STDOUT = 64 * 1024 * 1024;
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** Finds an executable by absolute/relative path or on PATH; null when there is none (no throw). */
+function resolveExecutable(name: string): string | null {
+  const canRun = (p: string): boolean => {
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (name.includes('/')) return canRun(name) ? path.resolve(name) : null;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    if (canRun(candidate)) return candidate;
+  }
+  return null;
+}
+
+let prlimitPath: string | null | undefined;
+/** prlimit is util-linux; absent on macOS or slim images, where we run without a memory cap rather than not at all. */
+function findPrlimit(): string | null {
+  if (prlimitPath === undefined) prlimitPath = resolveExecutable('prlimit');
+  return prlimitPath;
+}
+
+function toolBinary(tool: MediaTool): string {
+  const fromEnv = tool === 'ffmpeg' ? process.env.VPIPE_FFMPEG : process.env.VPIPE_FFPROBE;
+  return fromEnv && fromEnv.trim() !== '' ? fromEnv.trim() : tool;
+}
+
+/** Runs ffmpeg/ffprobe; throws TOOL_MISSING, TOOL_TIMEOUT (retryable), CANCELLED, or TOOL_FAILED (spawn error, stdout overflow); a non-zero exit is returned, not thrown. */
+export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = {}): Promise<RunToolResult> {
+  const timeoutMs = opts.timeoutMs ?? envNumber('VPIPE_TOOL_TIMEOUT_MS', DEFAULT_TIMEOUT_MS);
+  const memoryLimit = opts.memoryLimitBytes ?? envNumber('VPIPE_TOOL_MEMORY_LIMIT_BYTES', DEFAULT_MEMORY_LIMIT);
+  const maxStdout = opts.maxStdoutBytes ?? DEFAULT_MAX_STDOUT;
+  const keepStdout = opts.keepStdout ?? true;
+
+  if (opts.signal?.aborted) {
+    return Promise.reject(new VpipeError(ErrorCodes.Cancelled, `${tool} not started: cancelled`));
+  }
+  const binary = resolveExecutable(toolBinary(tool));
+  if (!binary) {
+    return Promise.reject(
+      new VpipeError(ErrorCodes.ToolMissing, `${tool} not found (looked for '${toolBinary(tool)}'; set VPIPE_${tool.toUpperCase()} or PATH)`),
+    );
+  }
+  const prlimit = memoryLimit > 0 ? findPrlimit() : null;
+  // prlimit execs the tool in place, so the pid we kill is the tool itself.
+  const [command, argv] = prlimit
+    ? [prlimit, [`--as=${Math.floor(memoryLimit)}`, '--', binary, ...args]]
+    : [binary, args];
+
+  return new Promise<RunToolResult>((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, argv, {
+      shell: false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+      env: { ...process.env, AV_LOG_FORCE_NOCOLOR: '1' },
+    });
+    let stdout = '';
+    let stdoutBytes = 0;
+    let stderr = '';
+    let failure: VpipeError | Error | null = null;
+    let settled = false;
+
+    const kill = (why: VpipeError | Error): void => {
+      if (!failure) failure = why;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
+    const timer = setTimeout(
+      () => kill(new VpipeError(ErrorCodes.ToolTimeout, `${tool} exceeded its ${timeoutMs} ms time limit and was killed`, { retryable: true })),
+      timeoutMs,
+    );
+    const onAbort = (): void => kill(new VpipeError(ErrorCodes.Cancelled, `${tool} cancelled`));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const lineSplitter = (cb: ((line: string) => void) | undefined) => {
+      let pending = '';
+      return {
+        push(chunk: string): void {
+          if (!cb) return;
+          pending += chunk;
+          // ffmpeg ends its live stats lines with \r, so treat it as a line end too.
+          const parts = pending.split(/\r\n|\r|\n/);
+          pending = parts.pop() ?? '';
+          for (const line of parts) if (line !== '') safeCall(cb, line);
+        },
+        flush(): void {
+          if (cb && pending !== '') safeCall(cb, pending);
+          pending = '';
+        },
+      };
+    };
+    const safeCall = (cb: (line: string) => void, line: string): void => {
+      if (failure) return;
+      try {
+        cb(line);
+      } catch (e) {
+        kill(e instanceof Error ? e : new Error(String(e)));
+      }
+    };
+    const outLines = lineSplitter(opts.onStdoutLine);
+    const errLines = lineSplitter(opts.onStderrLine);
+
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      outLines.push(chunk);
+      if (!keepStdout) return;
+      stdoutBytes += Buffer.byteLength(chunk);
+      if (stdoutBytes > maxStdout) {
+        kill(new VpipeError(ErrorCodes.ToolFailed, `${tool} wrote more than ${maxStdout} bytes to stdout and was killed`));
+        return;
+      }
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk: string) => {
+      errLines.push(chunk);
+      stderr += chunk;
+      if (stderr.length > 2 * STDERR_KEEP) stderr = stderr.slice(-STDERR_KEEP);
+    });
+
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      finish(() => {
+        const code = err.code === 'ENOENT' ? ErrorCodes.ToolMissing : ErrorCodes.ToolFailed;
+        reject(new VpipeError(code, `${tool} could not be started: ${err.message}`, { cause: err }));
+      });
+    });
+    // 'close' (not 'exit') so every byte of stdout/stderr has been read before we resolve.
+    child.on('close', (code, signal) => {
+      finish(() => {
+        outLines.flush();
+        errLines.flush();
+        if (failure) return reject(failure);
+        resolve({
+          stdout,
+          stderr: stderr.length > STDERR_KEEP ? stderr.slice(-STDERR_KEEP) : stderr,
+          code,
+          signal,
+          durationMs: Math.round(performance.now() - started),
+        });
+      });
+    });
+  });
+}
+
+export type ToolRunner = typeof runTool;
+
+/**
+ * Tells "the tool judged the input" apart from "the tool never really ran":
+ * death by signal (crash, OOM killer, an outside SIGKILL) or failing to load
+ * or allocate under the address-space cap. Throws TOOL_FAILED for the latter
+ * (retryable when memory or a kill may be transient); returns otherwise.
+ */
+export function assertToolRan(tool: MediaTool, r: RunToolResult): void {
+  if (r.signal !== null) {
+    throw new VpipeError(ErrorCodes.ToolFailed, `${tool} died with ${r.signal}`, { retryable: r.signal === 'SIGKILL' });
+  }
+  if (r.code !== 0 && /Cannot allocate memory|failed to map segment|error while loading shared libraries/i.test(r.stderr)) {
+    throw new VpipeError(
+      ErrorCodes.ToolFailed,
+      `${tool} could not get memory under its address-space limit (VPIPE_TOOL_MEMORY_LIMIT_BYTES): ${r.stderr.trim().slice(-200)}`,
+      { retryable: true },
+    );
+  }
+}
+
+/**
+ * Input arguments that can only ever open a local file: the `file:` prefix
+ * stops `concat:x`, `http:…` or `-i` being parsed as protocol or option, and
+ * the whitelist stops nested opens (HLS playlists, mov drefs) leaving the
+ * file protocol. Throws BAD_REQUEST for a relative path or one holding NUL.
+ */
+export function inputArgs(filePath: string): string[] {
+  if (filePath.includes('\0')) throw new VpipeError(ErrorCodes.BadRequest, 'media path contains a NUL byte');
+  if (!path.isAbsolute(filePath)) throw new VpipeError(ErrorCodes.BadRequest, `media path must be absolute: ${filePath}`);
+  return ['-protocol_whitelist', 'file', '-i', `file:${filePath}`];
+}
+
+// Keyed by runner too, so a test's fake runner never poisons the real answer.
+const versions = new WeakMap<ToolRunner, Map<string, Promise<string>>>();
+/** First line of `<tool> -version`, cached per runner and binary; throws like runTool (a failed lookup is not cached). */
+export function toolVersion(tool: MediaTool, run: ToolRunner = runTool): Promise<string> {
+  const key = `${tool}:${toolBinary(tool)}`;
+  let cache = versions.get(run);
+  if (!cache) versions.set(run, (cache = new Map()));
+  const byRunner = cache;
+  let pending = byRunner.get(key);
+  if (!pending) {
+    pending = run(tool, ['-hide_banner', '-version'], { timeoutMs: 15_000 }).then((r) => {
+      const first = r.stdout.split('\n', 1)[0]?.trim() ?? '';
+      if (r.code !== 0 || first === '') {
+        throw new VpipeError(ErrorCodes.ToolFailed, `${tool} -version failed (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
+      }
+      return first;
+    });
+    pending.catch(() => byRunner.delete(key));
+    byRunner.set(key, pending);
+  }
+  return pending;
+}
