@@ -8,7 +8,9 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { dieWithParent } from './child-lifetime.js';
 import { ErrorCodes, VpipeError } from './errors.js';
+import { metrics } from './metrics.js';
 
 export type MediaTool = 'ffmpeg' | 'ffprobe';
 
@@ -96,10 +98,11 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
     );
   }
   const prlimit = memoryLimit > 0 ? findPrlimit() : null;
-  // prlimit execs the tool in place, so the pid we kill is the tool itself.
+  // setpriv and prlimit each exec the next in place, so the pid we kill is the tool itself,
+  // and the tool is killed if this process dies (no orphan encodes after a kill -9).
   const [command, argv] = prlimit
-    ? [prlimit, [`--as=${Math.floor(memoryLimit)}`, '--', binary, ...args]]
-    : [binary, args];
+    ? dieWithParent(prlimit, [`--as=${Math.floor(memoryLimit)}`, '--', binary, ...args])
+    : dieWithParent(binary, args);
 
   return new Promise<RunToolResult>((resolve, reject) => {
     const started = performance.now();
@@ -177,6 +180,9 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
       settled = true;
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
+      const outcome = failure instanceof VpipeError ? failure.code.toLowerCase() : child.exitCode === 0 ? 'ok' : 'exit_nonzero';
+      metrics.toolRuns.inc({ tool, outcome });
+      metrics.toolRunSeconds.observe({ tool }, (performance.now() - started) / 1000);
       fn();
     };
     child.on('error', (err: NodeJS.ErrnoException) => {

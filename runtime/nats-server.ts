@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dieWithParent } from './child-lifetime.js';
 import { ErrorCodes, VpipeError } from './errors.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -77,11 +78,6 @@ export interface NatsServerHandle {
   restart(): Promise<void>;
 }
 
-function supportsPdeathsig(): boolean {
-  const r = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
-  return !r.error && r.stdout.includes('--pdeathsig');
-}
-
 function buildArgs(o: NatsServerHandle['opts']): string[] {
   const args = ['-c', o.configFile ?? path.join(REPO_ROOT, 'nats.conf')];
   args.push('-a', o.host, '-p', String(o.port), '-m', String(o.monitorPort), '-n', o.serverName);
@@ -136,13 +132,13 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     serverName: options.serverName ?? `vpipe-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   };
   fs.mkdirSync(opts.dataDir, { recursive: true });
-  const pdeath = opts.dieWithParent && supportsPdeathsig();
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
     reapStale(opts.dataDir);
     const args = buildArgs(opts);
-    const [cmd, argv] = pdeath ? ['setpriv', ['--pdeathsig', 'TERM', '--', bin, ...args]] : [bin, args];
+    // TERM, not KILL: the orphaned server shuts down cleanly and flushes its store.
+    const [cmd, argv] = opts.dieWithParent ? dieWithParent(bin, args, 'TERM') : [bin, args];
     child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', opts.logFile ? 'ignore' : 'inherit'] });
     // A cluster member waits for its peers' meta leader before /healthz passes; give it time.
     await waitHealthy(opts.monitorPort, host, child, opts.cluster ? 30_000 : 15_000);

@@ -17,7 +17,7 @@ import { KV_JOBS, STREAM_EVENTS, eventSubject } from '../runtime/topology.js';
 import type { InspectResult } from '../schemas/vis.js';
 import * as media from './helpers/media.js';
 import { tempDir } from './helpers/nats.js';
-import { eventually, processAlive, spawnVpipe, type StackProcess } from './helpers/stack-process.js';
+import { childPids, eventually, processAlive, spawnVpipe, type StackProcess } from './helpers/stack-process.js';
 
 let root: string;
 let dataDir: string;
@@ -76,11 +76,16 @@ describe('a VIS job survives kill -9 of the process running it', () => {
       return r?.step === 'scanning' ? r : undefined;
     }, 30_000, 'the job to reach the scanning step');
     const serverPid = Number(fs.readFileSync(path.join(dataDir, 'nats/nats-server.pid'), 'utf8'));
+    const ffmpegPids = await eventually(() => {
+      const pids = childPids(first.child.pid!, 'ffmpeg');
+      return pids.length ? pids : undefined;
+    }, 10_000, 'the scan\'s ffmpeg to be running');
     await nc.close();
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
-    // The embedded server goes with its parent (no orphan holding the port and store).
+    // The embedded server and the running ffmpeg go with their parent: no orphan holding the port or burning CPU.
     await eventually(() => (processAlive(serverPid) ? undefined : true), 15_000, 'the embedded nats-server to exit');
+    await eventually(() => (ffmpegPids.some(processAlive) ? undefined : true), 5_000, 'the orphaned ffmpeg to exit');
 
     const second = spawnVpipe(['up'], env, path.join(dataDir, 'second.log'));
     stacks.push(second);

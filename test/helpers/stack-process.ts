@@ -49,3 +49,21 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Pids of the direct children of `ppid` whose command name is `comm` (read from /proc). */
+export function childPids(ppid: number, comm: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      // pid (comm) state ppid …; comm may hold spaces, so split after the last ')'.
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppidOf = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppidOf === ppid && name === comm) out.push(Number(d));
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  return out;
+}
