@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VpipeClient } from '../runtime/client.js';
+import { rootLogger } from '../runtime/logger.js';
 import { runTool } from '../runtime/media-tools.js';
 import { freePort } from '../runtime/nats-server.js';
 import { configFromEnv, ROLES, startNode } from '../runtime/node.js';
@@ -38,6 +39,8 @@ async function portOr(preferred: number): Promise<number> {
 
 export async function demo(argv: string[]): Promise<void> {
   const { positionals, values } = parse(argv, { json: { type: 'boolean', default: false } });
+  // The report is the demo's output; service logs only when asked for (LOG_LEVEL=info).
+  if (!process.env.LOG_LEVEL) rootLogger.level = 'warn';
   const cfg = configFromEnv();
   let file: string;
   if (positionals[0]) {

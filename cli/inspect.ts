@@ -15,11 +15,12 @@ export function toUri(arg: string): string {
 export async function inspectWith(client: VpipeClient, uri: string, opts: { json?: boolean; timeoutMs?: number; priority?: string }): Promise<InspectResult | null> {
   const jobId = await client.submit('vpipe.vis.inspect', { source: { uri }, ...(opts.priority ? { priority: opts.priority } : {}) }, 'json');
   process.stderr.write(`job ${jobId} accepted; waiting for vpipe.evt.vis.${jobId}\n`);
+  const tty = process.stderr.isTTY;
   const ev = await client.waitForResult('vis', jobId, {
     timeoutMs: opts.timeoutMs,
-    onProgress: (p) => process.stderr.write(`\r  ${p.step} ${(p.fraction * 100).toFixed(0).padStart(3)}%`),
+    onProgress: tty ? (p) => process.stderr.write(`\r  ${p.step} ${(p.fraction * 100).toFixed(0).padStart(3)}%`) : undefined,
   });
-  process.stderr.write('\r\x1b[K');
+  if (tty) process.stderr.write('\r\x1b[K');
   if (opts.json) process.stdout.write(`${JSON.stringify(ev, null, 2)}\n`);
   if (ev.state !== 'succeeded') {
     process.stderr.write(`job ${ev.state}: ${ev.error?.code ?? ''} ${ev.error?.message ?? ''}\n`);

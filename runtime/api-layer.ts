@@ -5,19 +5,28 @@
  * carry the micro-service error headers and `{"error": {...}}`; nothing is
  * half-started.
  */
+import { createHash } from 'node:crypto';
 import { nuid, type Msg } from '@nats-io/transport-node';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import { JobRef, isFinal, type ErrorBody } from '../schemas/api.js';
 import { ErrorCodes, VpipeError } from './errors.js';
 import { JobStore, publicStatus, type JobRecord } from './job-store.js';
+import { withJsRetry } from './js-retry.js';
 import { metrics } from './metrics.js';
 import { publishResult } from './results.js';
 import type { RuntimeContext } from './runtime-context.js';
 import type { ServiceDefinition } from './service-definition.js';
 import { workSubject } from './topology.js';
-import { contentHeaders, decodePayload, detectEncoding, encodePayload, validate, type Encoding } from './wire.js';
+import { contentHeaders, decodePayload, detectEncoding, encodePayload, IDEMPOTENCY_HEADER, validate, type Encoding } from './wire.js';
 
 export const cancelControlSubject = (svc: string): string => `vpipe.ctl.${svc}.cancel`;
+
+
+/** A fresh job id, or one derived from the caller's idempotency key (22 URL-safe characters either way). */
+function jobIdFor(svc: string, key: string | undefined): string {
+  if (!key) return nuid.next();
+  return createHash('sha256').update(`${svc}\0${key}`).digest('base64url').slice(0, 22);
+}
 
 function reply(msg: ServiceMsg, body: unknown, enc: Encoding): void {
   msg.respond(encodePayload(body, enc), { headers: contentHeaders(enc) });
@@ -100,7 +109,7 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
       const { input, priority } = await def.admit(req, { mediaRoot: ctx.mediaRoot });
       const now = new Date().toISOString();
       const record: JobRecord = {
-        jobId: nuid.next(),
+        jobId: jobIdFor(def.id, msg.headers?.get(IDEMPOTENCY_HEADER)),
         service: def.id,
         state: 'accepted',
         priority,
@@ -110,11 +119,21 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
         attempts: 0,
         encoding: enc,
       };
-      await store.create(record);
       try {
-        await ctx.js.publish(workSubject(def.id, priority), encodePayload({ jobId: record.jobId }, 'msgpack'), {
-          msgID: `${def.id}.${record.jobId}`,
-        });
+        await store.create(record);
+      } catch (e) {
+        // A retried submission (same Idempotency-Key): answer with the job it already made.
+        const existing = await store.get(record.jobId);
+        if (!existing) throw e;
+        log.info({ jobId: record.jobId }, 'duplicate submission answered with the existing job');
+        return reply(msg, { jobId: record.jobId, state: 'accepted' }, enc);
+      }
+      try {
+        await withJsRetry(
+          () => ctx.js.publish(workSubject(def.id, priority), encodePayload({ jobId: record.jobId }, 'msgpack'), { msgID: `${def.id}.${record.jobId}` }),
+          // Long enough to ride out a cluster leader election after losing a server.
+          15_000,
+        );
       } catch (e) {
         await store.delete(record.jobId).catch(() => undefined);
         throw new VpipeError(ErrorCodes.Unavailable, 'the job could not be queued; try again', { retryable: true, cause: e });

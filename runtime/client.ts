@@ -4,10 +4,11 @@
  * and progress events from the VPIPE_EVENTS stream).
  */
 import { jetstream, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, nuid, type NatsConnection } from '@nats-io/transport-node';
 import type { ErrorBody, JobEvent, JobStatus, ProgressEvent } from '../schemas/api.js';
+import { isNoResponders, isTransient, withJsRetry } from './js-retry.js';
 import { STREAM_EVENTS, eventSubject } from './topology.js';
-import { contentHeaders, decodePayload, encodePayload, type Encoding } from './wire.js';
+import { contentHeaders, decodePayload, encodePayload, IDEMPOTENCY_HEADER, type Encoding } from './wire.js';
 
 /** A refusal from a service: the micro-service error code and the error body. */
 export class ServiceRequestError extends Error {
@@ -32,12 +33,24 @@ export class VpipeClient {
   }
 
   /** One request/reply. Resolves with the decoded body; throws ServiceRequestError on a service error reply. */
-  async request<T = unknown>(subject: string, body: unknown, opts: { encoding?: Encoding; timeoutMs?: number } = {}): Promise<T> {
+  async request<T = unknown>(
+    subject: string,
+    body: unknown,
+    opts: { encoding?: Encoding; timeoutMs?: number; idempotencyKey?: string } = {},
+  ): Promise<T> {
     const enc = opts.encoding ?? 'msgpack';
-    const msg = await this.nc.request(subject, encodePayload(body, enc), {
-      timeout: opts.timeoutMs ?? 10_000,
-      headers: contentHeaders(enc, natsHeaders()),
-    });
+    const timeout = opts.timeoutMs ?? 30_000;
+    const deadline = Date.now() + timeout;
+    const hdrs = contentHeaders(enc, natsHeaders());
+    if (opts.idempotencyKey) hdrs.set(IDEMPOTENCY_HEADER, opts.idempotencyKey);
+    // No responders: the service is restarting or reconnecting to another cluster member. A lost
+    // request (time-out) is retried only when an idempotency key makes the retry safe.
+    const attemptMs = opts.idempotencyKey ? Math.min(5_000, timeout) : timeout;
+    const msg = await withJsRetry(
+      () => this.nc.request(subject, encodePayload(body, enc), { timeout: Math.max(100, Math.min(attemptMs, deadline - Date.now())), headers: hdrs }),
+      timeout,
+      opts.idempotencyKey ? isTransient : isNoResponders,
+    );
     const code = msg.headers?.get('Nats-Service-Error-Code');
     const replyEnc: Encoding = msg.headers?.get('Content-Type')?.includes('json') ? 'json' : 'msgpack';
     const decoded = msg.data.length ? decodePayload(msg.data, replyEnc, Number.MAX_SAFE_INTEGER) : null;
@@ -48,9 +61,9 @@ export class VpipeClient {
     return decoded as T;
   }
 
-  /** Submits a job; resolves with its id. */
+  /** Submits a job with a fresh idempotency key, so lost requests are retried without making two jobs; resolves with its id. */
   async submit(subject: string, body: unknown, encoding: Encoding = 'msgpack'): Promise<string> {
-    const r = await this.request<{ jobId: string }>(subject, body, { encoding });
+    const r = await this.request<{ jobId: string }>(subject, body, { encoding, idempotencyKey: nuid.next() });
     return r.jobId;
   }
 
@@ -61,10 +74,12 @@ export class VpipeClient {
   /** Waits for a job's result event (read from the stream, so it works even if the job ended before the call). Throws on timeout. */
   async waitForResult(service: string, jobId: string, opts: { timeoutMs?: number; onProgress?: (p: ProgressEvent) => void } = {}): Promise<JobEvent> {
     const subj = eventSubject(service, jobId);
-    const consumer = await this.js.consumers.get(STREAM_EVENTS, {
-      filter_subjects: opts.onProgress ? [subj, `${subj}.progress`] : [subj],
-      deliver_policy: DeliverPolicy.All,
-    });
+    const consumer = await withJsRetry(() =>
+      this.js.consumers.get(STREAM_EVENTS, {
+        filter_subjects: opts.onProgress ? [subj, `${subj}.progress`] : [subj],
+        deliver_policy: DeliverPolicy.All,
+      }),
+    );
     const messages = await consumer.consume();
     const timer = setTimeout(() => void messages.close(), opts.timeoutMs ?? 120_000);
     try {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ErrorBody, JobState, type JobStatus } from '../schemas/api.js';
 import { Priority } from '../schemas/common.js';
 import { ErrorCodes, VpipeError } from './errors.js';
+import { withJsRetry } from './js-retry.js';
 import { decodeInternal, encodePayload } from './wire.js';
 
 export const JobRecord = z.object({
@@ -65,11 +66,11 @@ export class JobStore {
 
   /** Creates the record; throws if the job id exists (ids are unique, so that is a bug or a replay). */
   async create(record: JobRecord): Promise<number> {
-    return this.kv.create(this.key(record.jobId), encodePayload(record, 'msgpack'));
+    return withJsRetry(() => this.kv.create(this.key(record.jobId), encodePayload(record, 'msgpack')));
   }
 
   async get(jobId: string): Promise<Versioned | null> {
-    const e = await this.kv.get(this.key(jobId));
+    const e = await withJsRetry(() => this.kv.get(this.key(jobId)));
     if (!e || e.operation !== 'PUT' || e.value.length === 0) return null;
     return { record: decodeInternal(JobRecord, e.value), revision: e.revision };
   }
@@ -90,7 +91,7 @@ export class JobStore {
       if (!next) return cur;
       next.updatedAt = new Date().toISOString();
       try {
-        const revision = await this.kv.update(this.key(jobId), encodePayload(next, 'msgpack'), cur.revision);
+        const revision = await withJsRetry(() => this.kv.update(this.key(jobId), encodePayload(next, 'msgpack'), cur.revision));
         return { record: next, revision };
       } catch (e) {
         if (expectRevision !== undefined) throw VpipeError.from(e);
@@ -101,6 +102,6 @@ export class JobStore {
   }
 
   async delete(jobId: string): Promise<void> {
-    await this.kv.delete(this.key(jobId));
+    await withJsRetry(() => this.kv.delete(this.key(jobId)));
   }
 }

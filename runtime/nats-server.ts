@@ -110,7 +110,8 @@ async function waitHealthy(monitorPort: number, host: string, child: ChildProces
       throw new VpipeError(ErrorCodes.Unavailable, `nats-server exited during start (code ${child.exitCode}, signal ${child.signalCode})`);
     }
     try {
-      const res = await fetch(`http://${host}:${monitorPort}/healthz?js-enabled-only=true`);
+      // Full /healthz: JetStream on, in contact with the meta leader (in a cluster), streams recovered.
+      const res = await fetch(`http://${host}:${monitorPort}/healthz`);
       if (res.ok) return;
     } catch {
       /* not listening yet */
@@ -187,6 +188,7 @@ export async function startNatsCluster(n: number, baseDir: string): Promise<Nats
       startNatsServer({
         dataDir: path.join(baseDir, `n${i + 1}`),
         serverName: `n${i + 1}`,
+        logFile: path.join(baseDir, `n${i + 1}.log`),
         cluster: { name: 'vpipe', port, routes },
       }),
     ),

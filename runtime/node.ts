@@ -14,6 +14,7 @@ import { serveMetrics } from './metrics.js';
 import { startNatsServer, REPO_ROOT, type NatsServerHandle } from './nats-server.js';
 import { createRuntimeContext, type RuntimeContext } from './runtime-context.js';
 import type { ServiceDefinition } from './service-definition.js';
+import type { TopologyOptions } from './topology.js';
 
 export const ROLES = ['api', 'workflow'] as const;
 export type Role = (typeof ROLES)[number];
@@ -30,6 +31,8 @@ export interface NodeConfig {
   /** Jobs each workflow runner runs at once. */
   concurrency?: number;
   embedded?: { port?: number; monitorPort?: number };
+  /** Stream/consumer settings; default from the environment (VPIPE_REPLICAS, VPIPE_ACK_WAIT_MS …). */
+  topology?: TopologyOptions;
   log?: Logger;
 }
 
@@ -85,6 +88,7 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
     mediaRoot: cfg.mediaRoot,
     log,
     workFunctions: services.map((s) => s.id),
+    topology: cfg.topology,
   });
   const apis: Service[] = [];
   const runners: JobRunner[] = [];

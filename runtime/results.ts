@@ -6,6 +6,7 @@
  */
 import type { JobEvent, ProgressEvent } from '../schemas/api.js';
 import type { JobRecord, JobStore } from './job-store.js';
+import { withJsRetry } from './js-retry.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { eventSubject, progressSubject } from './topology.js';
 import { contentHeaders, encodePayload } from './wire.js';
@@ -20,10 +21,12 @@ export function resultEvent(r: JobRecord): JobEvent {
 /** Publishes the final event (idempotent) and marks the record. Throws if JetStream does not confirm. */
 export async function publishResult(ctx: RuntimeContext, store: JobStore, r: JobRecord): Promise<void> {
   if (!r.eventPublished) {
-    await ctx.js.publish(eventSubject(r.service, r.jobId), encodePayload(resultEvent(r), r.encoding), {
-      msgID: `${r.service}.${r.jobId}.result`,
-      headers: contentHeaders(r.encoding),
-    });
+    await withJsRetry(() =>
+      ctx.js.publish(eventSubject(r.service, r.jobId), encodePayload(resultEvent(r), r.encoding), {
+        msgID: `${r.service}.${r.jobId}.result`,
+        headers: contentHeaders(r.encoding),
+      }),
+    );
   }
   await store.update(r.jobId, (cur) => (cur.eventPublished ? null : { ...cur, eventPublished: true }));
 }

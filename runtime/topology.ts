@@ -17,6 +17,7 @@ import {
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { PRIORITIES, type Priority } from '../schemas/common.js';
+import { withJsRetry } from './js-retry.js';
 
 export const STREAM_WORK = 'VPIPE_WORK';
 export const STREAM_EVENTS = 'VPIPE_EVENTS';
@@ -54,21 +55,23 @@ function isAlreadyInUse(e: unknown): boolean {
   return e instanceof JetStreamApiError && [10058, 10148, 10013].includes(e.code);
 }
 
+// Each call is retried through transient cluster states (a fresh cluster still
+// placing peers, a leader election): every process runs this at start.
 async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
   try {
-    await jsm.streams.add(cfg);
+    await withJsRetry(() => jsm.streams.add(cfg), 30_000);
   } catch (e) {
     if (!isAlreadyInUse(e)) throw e;
-    await jsm.streams.update(cfg.name, cfg);
+    await withJsRetry(() => jsm.streams.update(cfg.name, cfg), 30_000);
   }
 }
 
 async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
   try {
-    await jsm.consumers.add(stream, cfg);
+    await withJsRetry(() => jsm.consumers.add(stream, cfg), 30_000);
   } catch (e) {
     if (!isAlreadyInUse(e)) throw e;
-    await jsm.consumers.update(stream, cfg.durable_name, cfg);
+    await withJsRetry(() => jsm.consumers.update(stream, cfg.durable_name, cfg), 30_000);
   }
 }
 
@@ -121,6 +124,6 @@ export async function ensureTopology(
       });
     }
   }
-  const jobs = await new Kvm(nc).create(KV_JOBS, { history: 1, replicas, storage: StorageType.File });
+  const jobs = await withJsRetry(() => new Kvm(nc).create(KV_JOBS, { history: 1, replicas, storage: StorageType.File }), 30_000);
   return { jobs, options };
 }

@@ -10,6 +10,9 @@ import { ErrorCodes, VpipeError } from './errors.js';
 
 export type Encoding = 'msgpack' | 'json';
 
+/** Request header that makes a submission safe to retry: the same key (per service) always names the same job. */
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+
 /** Requests larger than this are refused before decoding (media is named by URI, never carried). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 

@@ -106,6 +106,17 @@ describe('inspection jobs', () => {
     expect((status.result as InspectResult).video[0]!.frameCount).toBe(50);
   });
 
+  it('answers a retried submission with the same Idempotency-Key with the same job, and runs it once', async () => {
+    const body = { source: { uri: path.join(root, 'cfr.mp4') } };
+    const a = await client.request<{ jobId: string }>('vpipe.vis.inspect', body, { idempotencyKey: 'retry-me-1' });
+    const b = await client.request<{ jobId: string }>('vpipe.vis.inspect', body, { idempotencyKey: 'retry-me-1' });
+    const c = await client.request<{ jobId: string }>('vpipe.vis.inspect', body, { idempotencyKey: 'another-key' });
+    expect(b.jobId).toBe(a.jobId);
+    expect(c.jobId).not.toBe(a.jobId);
+    expect((await client.waitForResult('vis', a.jobId)).state).toBe('succeeded');
+    expect((await client.status('vis', a.jobId)).attempts).toBe(1);
+  });
+
   it('flags variable frame rate', async () => {
     const r = await inspectJson(await media.makeVfr(root));
     expect(r.video[0]!.frameRateMode).toBe('vfr');

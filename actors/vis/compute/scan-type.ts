@@ -43,10 +43,12 @@ export function scanTypeFromIdet(idet: IdetCounts | null): ScanType | null {
   if (determined < MIN_DETERMINED || determined < seen * MIN_DETERMINED_FRACTION) return null;
   const share = interlaced / determined;
   if (share <= PROGRESSIVE_AT) return 'progressive';
-  if (share < INTERLACED_AT) return 'mixed';
-  // Both field orders in quantity is a broken edit or a field-order flip, not one order.
+  // Real interlaced pictures comb in one field order. Both orders in quantity is
+  // what idet reports on progressive pictures with sharp moving edges (graphics,
+  // text crawls, test patterns), so that evidence is inconclusive: use the header.
   const minority = Math.min(idet.tff, idet.bff) / interlaced;
-  if (minority > PROGRESSIVE_AT) return 'mixed';
+  if (minority > PROGRESSIVE_AT) return null;
+  if (share < INTERLACED_AT) return 'mixed';
   return idet.tff >= idet.bff ? 'interlaced_tff' : 'interlaced_bff';
 }
 
