@@ -11,6 +11,7 @@ import { startApi } from './api-layer.js';
 import { JobRunner } from './job-runner.js';
 import { rootLogger, type Logger } from './logger.js';
 import { serveMetrics } from './metrics.js';
+import { monitorQueueDepths } from './queue-depth.js';
 import { startNatsServer, REPO_ROOT, type NatsServerHandle } from './nats-server.js';
 import { createRuntimeContext, type RuntimeContext } from './runtime-context.js';
 import type { ServiceDefinition } from './service-definition.js';
@@ -101,6 +102,7 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
   }
   if (cfg.roles.includes('api')) for (const def of services) apis.push(await startApi(ctx, def));
   const metrics = cfg.metricsPort === undefined ? null : await serveMetrics(cfg.metricsPort);
+  const stopDepths = metrics ? monitorQueueDepths(ctx, services.map((s) => s.id)) : () => undefined;
   log.info({ roles: cfg.roles, services: services.map((s) => s.name), mediaRoot: cfg.mediaRoot, metricsPort: metrics?.port }, 'vpipe node ready');
 
   return {
@@ -110,6 +112,7 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
     metricsPort: metrics?.port ?? null,
     runners,
     async stop(graceMs = 10_000) {
+      stopDepths();
       await Promise.all(apis.map((a) => a.stop()));
       await Promise.all(runners.map((r) => r.stop(graceMs)));
       await ctx.nc.drain().catch(() => undefined);

@@ -32,7 +32,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(outside, 'secret.mp4'), 'not for you');
   fs.symlinkSync(path.join(outside, 'secret.mp4'), path.join(root, 'escape.mp4'));
   await media.makeCfr(root);
-  node = await startNode({ natsUrl: server.url, mediaRoot: root, dataDir: tempDir('data'), roles: ['api', 'workflow'], concurrency: 2 });
+  node = await startNode({ natsUrl: server.url, mediaRoot: root, dataDir: tempDir('data'), roles: ['api', 'workflow'], concurrency: 2, metricsPort: 0 });
   nc = await connect({ servers: server.url });
   client = new VpipeClient(nc);
 });
@@ -164,6 +164,19 @@ describe('inspection jobs', () => {
     const ev = await client.waitForResult('vis', jobId, { timeoutMs: 30_000 });
     expect(ev.state).toBe('cancelled');
     expect(ev.error?.code).toBe('CANCELLED');
+  });
+});
+
+describe('metrics', () => {
+  it('serves job counters, durations, rejections and queue depth on /metrics', async () => {
+    const body = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
+    expect(body).toMatch(/^vpipe_jobs_finished_total\{service="vis",state="succeeded"\} [1-9]\d*$/m);
+    expect(body).toMatch(/^vpipe_job_duration_seconds_bucket\{le="5",service="vis",state="succeeded"\} [1-9]/m);
+    expect(body).toMatch(/^vpipe_job_step_duration_seconds_count\{service="vis",step="scanning"\} [1-9]/m);
+    expect(body).toMatch(/^vpipe_work_queue_depth\{consumer="work_vis_high"\} \d+$/m);
+    expect(body).toMatch(/^vpipe_tool_runs_total\{tool="ffprobe",outcome="ok"\} [1-9]/m);
+    expect(body).toMatch(/^process_cpu_seconds_total /m);
+    expect(body).not.toMatch(/jobId/);
   });
 });
 
