@@ -1,21 +1,23 @@
 /** `vpipe <command>`: the stack (up, node) and its clients (inspect, status, demo). */
 import { demo } from './demo.js';
+import { encode } from './encode.js';
 import { inspect, status } from './inspect.js';
 import { nodeCmd, up } from './serve.js';
 
 const USAGE = `usage: vpipe <command> [options]
 
   up                      run the whole stack (embedded nats-server unless NATS_URL is set) until SIGINT/SIGTERM
-  node --role api,workflow|all
+  node --role api,workflow,encoder|all
                           run one node that joins an existing NATS (NATS_URL)
   demo [file]             start the stack, inspect a clip (a generated sample by default), print the report, stop
   inspect <file|uri>      submit an inspection to a running stack and print the report (--json for the raw event)
+  encode <file> [opts]    submit an encode (--codec h264 --crf 23 --chunk 4 …; see vpipe encode --help) with a progress bar
   status <service> <id>   show a job's state and result
 
 environment: NATS_URL, VPIPE_MEDIA_ROOT, VPIPE_DATA_DIR, VPIPE_METRICS_PORT, LOG_LEVEL (see README)
 `;
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { up, node: nodeCmd, demo, inspect, status };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, status };
 
 const [cmd, ...rest] = process.argv.slice(2);
 const run = cmd ? commands[cmd] : undefined;

@@ -17,6 +17,7 @@ export const ErrorCodes = {
   ToolTimeout: 'TOOL_TIMEOUT',
   ToolMissing: 'TOOL_MISSING',
   Cancelled: 'CANCELLED',
+  ValidationFailed: 'VALIDATION_FAILED',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL',
 } as const;
@@ -35,6 +36,7 @@ const STATUS: Record<ErrorCode, number> = {
   TOOL_TIMEOUT: 504,
   TOOL_MISSING: 501,
   CANCELLED: 499,
+  VALIDATION_FAILED: 422,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

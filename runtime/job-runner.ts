@@ -176,6 +176,7 @@ export class JobRunner {
     let lastProgress = 0;
     const machine = this.def.workflow({
       jobId: record.jobId,
+      runtime: this.ctx,
       signal: running.abort.signal,
       log,
       progress: (step, fraction, extra) => {

@@ -97,3 +97,30 @@ export async function resolveMedia(uri: string, mediaRoot: string): Promise<Reso
   if (!st.isFile()) throw forbidden(uri, 'it is not a regular file');
   return { path: real, imageSequence };
 }
+
+/**
+ * Resolves an output URI: it need not exist, but its directory must (after
+ * symlinks) lie under the root, and an existing target must be a regular
+ * file there (never a symlink out). Throws MEDIA_URI_FORBIDDEN or MEDIA_NOT_FOUND (no directory).
+ */
+export async function resolveOutput(uri: string, mediaRoot: string): Promise<string> {
+  const root = await fs.realpath(mediaRoot);
+  const lexical = uriToPath(uri);
+  if (!isUnder(lexical, root) && !isUnder(lexical, path.resolve(mediaRoot))) {
+    throw forbidden(uri, `it lies outside the media root ${mediaRoot}`);
+  }
+  if (SEQUENCE_PATTERN.test(path.basename(lexical))) throw forbidden(uri, 'an output cannot be an image-sequence pattern');
+  let dir: string;
+  try {
+    dir = await fs.realpath(path.dirname(lexical));
+  } catch {
+    throw new VpipeError(ErrorCodes.MediaNotFound, `the directory of output ${JSON.stringify(truncate(uri))} does not exist`, {
+      details: [{ path: 'output.uri', message: 'no such directory' }],
+    });
+  }
+  if (!isUnder(dir, root) && dir !== root) throw forbidden(uri, 'its directory resolves (through a symbolic link) outside the media root');
+  const target = path.join(dir, path.basename(lexical));
+  const st = await fs.lstat(target).catch(() => null);
+  if (st && !st.isFile()) throw forbidden(uri, 'the output exists and is not a regular file');
+  return target;
+}

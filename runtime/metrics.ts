@@ -62,6 +62,26 @@ export const metrics = {
     labelNames: ['consumer'] as const,
     registers: [registry],
   }),
+  chunkEncodeSeconds: new client.Histogram({
+    name: 'vpipe_chunk_encode_seconds',
+    help: 'Wall time of one chunk encode',
+    labelNames: ['codec', 'shape'] as const,
+    buckets: VIDEO_WORK_BUCKETS,
+    registers: [registry],
+  }),
+  encodeSpeed: new client.Histogram({
+    name: 'vpipe_encode_speed_ratio',
+    help: 'Media seconds encoded per wall second, per chunk',
+    labelNames: ['codec'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64],
+    registers: [registry],
+  }),
+  chunks: new client.Counter({
+    name: 'vpipe_chunks_total',
+    help: 'Chunk work items handled, by outcome (ok, retry, failed, skipped)',
+    labelNames: ['codec', 'outcome'] as const,
+    registers: [registry],
+  }),
   toolRuns: new client.Counter({
     name: 'vpipe_tool_runs_total',
     help: 'ffmpeg/ffprobe runs by outcome',

@@ -5,10 +5,12 @@
  */
 import type { Service } from '@nats-io/services';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ALL_SERVICES } from '../actors/index.js';
 import { startApi } from './api-layer.js';
 import { JobRunner } from './job-runner.js';
+import { WorkWorker } from './work-worker.js';
 import { rootLogger, type Logger } from './logger.js';
 import { serveMetrics } from './metrics.js';
 import { monitorQueueDepths } from './queue-depth.js';
@@ -17,7 +19,7 @@ import { createRuntimeContext, type RuntimeContext } from './runtime-context.js'
 import type { ServiceDefinition } from './service-definition.js';
 import type { TopologyOptions } from './topology.js';
 
-export const ROLES = ['api', 'workflow'] as const;
+export const ROLES = ['api', 'workflow', 'encoder'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface NodeConfig {
@@ -31,6 +33,8 @@ export interface NodeConfig {
   services?: ServiceDefinition[];
   /** Jobs each workflow runner runs at once. */
   concurrency?: number;
+  /** Compute actors per work function on an encoder node (VPIPE_ENCODER_ACTORS). */
+  encoderActors?: number;
   embedded?: { port?: number; monitorPort?: number };
   /** Stream/consumer settings; default from the environment (VPIPE_REPLICAS, VPIPE_ACK_WAIT_MS …). */
   topology?: TopologyOptions;
@@ -43,6 +47,7 @@ export interface VpipeNode {
   server: NatsServerHandle | null;
   metricsPort: number | null;
   runners: JobRunner[];
+  workers: WorkWorker[];
   /** Drains: stops taking requests and work, lets running jobs finish (graceMs), closes NATS, stops the embedded server. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -55,6 +60,7 @@ export function configFromEnv(env = process.env): Omit<NodeConfig, 'roles'> {
     dataDir: path.resolve(env.VPIPE_DATA_DIR ?? path.join(REPO_ROOT, '.vpipe/data')),
     metricsPort: env.VPIPE_METRICS_PORT === undefined ? 9464 : Number(env.VPIPE_METRICS_PORT),
     concurrency: env.VPIPE_CONCURRENCY ? Number(env.VPIPE_CONCURRENCY) : undefined,
+    encoderActors: env.VPIPE_ENCODER_ACTORS ? Number(env.VPIPE_ENCODER_ACTORS) : undefined,
     embedded: {
       port: env.VPIPE_NATS_PORT ? Number(env.VPIPE_NATS_PORT) : undefined,
       monitorPort: env.VPIPE_NATS_MONITOR_PORT ? Number(env.VPIPE_NATS_MONITOR_PORT) : undefined,
@@ -83,12 +89,13 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
     log.info({ url: natsUrl, monitor: `http://127.0.0.1:${server.monitorPort}` }, 'embedded nats-server started');
   }
 
+  const workFunctions = services.flatMap((s) => [s.id, ...(s.workFunctions ?? [])]);
   const ctx = await createRuntimeContext({
     servers: natsUrl,
     name: `vpipe-node-${process.pid}`,
     mediaRoot: cfg.mediaRoot,
     log,
-    workFunctions: services.map((s) => s.id),
+    workFunctions,
     topology: cfg.topology,
   });
   const apis: Service[] = [];
@@ -100,9 +107,20 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
       runners.push(r);
     }
   }
+  const workers: WorkWorker[] = [];
+  if (cfg.roles.includes('encoder')) {
+    const actors = cfg.encoderActors ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
+    for (const def of services) {
+      for (const w of (await def.workers?.(ctx)) ?? []) {
+        const worker = new WorkWorker(ctx, w.fn, w.handler, { concurrency: actors });
+        worker.start();
+        workers.push(worker);
+      }
+    }
+  }
   if (cfg.roles.includes('api')) for (const def of services) apis.push(await startApi(ctx, def));
   const metrics = cfg.metricsPort === undefined ? null : await serveMetrics(cfg.metricsPort);
-  const stopDepths = metrics ? monitorQueueDepths(ctx, services.map((s) => s.id)) : () => undefined;
+  const stopDepths = metrics ? monitorQueueDepths(ctx, workFunctions) : () => undefined;
   log.info({ roles: cfg.roles, services: services.map((s) => s.name), mediaRoot: cfg.mediaRoot, metricsPort: metrics?.port }, 'vpipe node ready');
 
   return {
@@ -111,10 +129,11 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
     server,
     metricsPort: metrics?.port ?? null,
     runners,
+    workers,
     async stop(graceMs = 10_000) {
       stopDepths();
       await Promise.all(apis.map((a) => a.stop()));
-      await Promise.all(runners.map((r) => r.stop(graceMs)));
+      await Promise.all([...runners.map((r) => r.stop(graceMs)), ...workers.map((w) => w.stop(graceMs))]);
       await ctx.nc.drain().catch(() => undefined);
       await metrics?.close();
       await server?.stop();

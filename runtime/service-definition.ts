@@ -8,10 +8,14 @@ import type { z } from 'zod';
 import type { ErrorBody } from '../schemas/api.js';
 import type { Priority } from '../schemas/common.js';
 import type { Logger } from './logger.js';
+import type { RuntimeContext } from './runtime-context.js';
+import type { WorkHandler } from './work-worker.js';
 
 /** What a workflow's steps get from the runtime: the job's cancellation signal, a logger and a progress reporter. */
 export interface StepDeps {
   jobId: string;
+  /** NATS and settings, for steps that fan work out or call other services. */
+  runtime: RuntimeContext;
   signal: AbortSignal;
   log: Logger;
   progress(step: string, fraction: number, extra?: { chunksDone?: number; chunksTotal?: number; fps?: number; speed?: number }): void;
@@ -37,4 +41,8 @@ export interface ServiceDefinition<Req = unknown, Input = unknown> {
   admit(req: Req, ctx: AdmitContext): Promise<{ input: Input; priority: Priority }>;
   /** The job machine with its side effects provided. Its input is the job input; it ends with a JobOutput. */
   workflow(deps: StepDeps): AnyStateMachine;
+  /** Work queues beyond the service's own job queue (e.g. `encode.h264`): created with the topology. */
+  workFunctions?: readonly string[];
+  /** Compute actors a node with the `encoder` role runs for this service (one pool per function it can serve here). */
+  workers?(ctx: RuntimeContext): Promise<{ fn: string; handler: WorkHandler }[]>;
 }

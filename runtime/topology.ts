@@ -22,6 +22,7 @@ import { withJsRetry } from './js-retry.js';
 export const STREAM_WORK = 'VPIPE_WORK';
 export const STREAM_EVENTS = 'VPIPE_EVENTS';
 export const KV_JOBS = 'vpipe_jobs';
+export const KV_CHUNKS = 'vpipe_chunks';
 
 const SECOND_NS = 1_000_000_000;
 
@@ -77,6 +78,8 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, cfg: Partia
 
 export interface Topology {
   jobs: KV;
+  /** Chunk results of fanned-out jobs, `<jobId>.<index>`. */
+  chunks: KV;
   options: TopologyOptions;
 }
 
@@ -124,6 +127,8 @@ export async function ensureTopology(
       });
     }
   }
-  const jobs = await withJsRetry(() => new Kvm(nc).create(KV_JOBS, { history: 1, replicas, storage: StorageType.File }), 30_000);
-  return { jobs, options };
+  const kvm = new Kvm(nc);
+  const jobs = await withJsRetry(() => kvm.create(KV_JOBS, { history: 1, replicas, storage: StorageType.File }), 30_000);
+  const chunks = await withJsRetry(() => kvm.create(KV_CHUNKS, { history: 1, replicas, storage: StorageType.File }), 30_000);
+  return { jobs, chunks, options };
 }

@@ -77,6 +77,9 @@ export const AudioLayout = z.strictObject({
 /** SMPTE timecode, `HH:MM:SS:FF` (or `;` before FF for drop-frame). */
 export const Timecode = z.string().regex(/^\d{2}:\d{2}:\d{2}[:;.]\d{2,3}$/);
 
+/** A pixel format name as ffmpeg spells it (yuv420p, yuv420p10le, nv12 …): letters and digits only. */
+export const PixelFormatName = z.string().regex(/^[a-z0-9]{2,24}$/, 'a pixel format name such as yuv420p');
+
 export const SEVERITIES = ['error', 'warning', 'info'] as const;
 export const Severity = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof Severity>;

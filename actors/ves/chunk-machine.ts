@@ -1,0 +1,71 @@
+/**
+ * One chunk job as an actor: encoding → recording → done, or failed with
+ * the error as a wire body. Pure declaration; the encoder worker provides
+ * the encode and record steps.
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import type { ErrorBody } from '../../schemas/api.js';
+import { VpipeError } from '../../runtime/errors.js';
+import type { ChunkResult, ChunkWorkItem } from './messages.js';
+import type { ChunkEncodeOutput } from './compute/encode-chunk.js';
+
+export interface ChunkContext {
+  item: ChunkWorkItem;
+  startedAt: number;
+  encoded: ChunkEncodeOutput | null;
+  error: (ErrorBody & { retryable?: boolean }) | null;
+}
+
+const notProvided = (name: string) => async (): Promise<never> => {
+  throw new Error(`step ${name} not provided`);
+};
+
+export const chunkMachine = setup({
+  types: {
+    input: {} as { item: ChunkWorkItem; startedAt: number },
+    context: {} as ChunkContext,
+    output: {} as { ok: true; encoded: ChunkEncodeOutput } | { ok: false; error: ErrorBody },
+  },
+  actions: {
+    recordError: assign({ error: ({ event }) => VpipeError.from((event as { error?: unknown }).error).toBody() }),
+  },
+  actors: {
+    encode: fromPromise<ChunkEncodeOutput, ChunkWorkItem>(notProvided('encode')),
+    record: fromPromise<void, ChunkResult>(notProvided('record')),
+  },
+}).createMachine({
+  id: 'ves-chunk',
+  context: ({ input }) => ({ item: input.item, startedAt: input.startedAt, encoded: null, error: null }),
+  initial: 'encoding',
+  states: {
+    encoding: {
+      invoke: {
+        src: 'encode',
+        input: ({ context }) => context.item,
+        onDone: { target: 'recording', actions: assign({ encoded: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    recording: {
+      invoke: {
+        src: 'record',
+        input: ({ context }): ChunkResult => ({
+          index: context.item.chunk.index,
+          ok: true,
+          path: context.item.outPath,
+          frames: context.encoded!.frames,
+          bytes: context.encoded!.bytes,
+          encodeSeconds: context.encoded!.encodeSeconds,
+          startedAt: context.startedAt,
+          finishedAt: Date.now(),
+        }),
+        onDone: 'done',
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    done: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }) =>
+    context.error || !context.encoded ? { ok: false as const, error: context.error ?? { code: 'INTERNAL', message: 'no output' } } : { ok: true as const, encoded: context.encoded },
+});

@@ -1,0 +1,73 @@
+/**
+ * The encoder actors' work handler: takes chunk work items from
+ * `vpipe.work.encode.<codec>.<priority>`, runs one chunk actor per item and
+ * records the result in the `vpipe_chunks` KV bucket. Redelivery is
+ * idempotent: a chunk already recorded as done is acked without encoding.
+ */
+import type { KV } from '@nats-io/kv';
+import { fromPromise } from 'xstate';
+import { encoderFor } from '../../encoders/index.js';
+import { withJsRetry } from '../../runtime/js-retry.js';
+import { metrics } from '../../runtime/metrics.js';
+import { runToCompletion } from '../../runtime/run-actor.js';
+import type { RuntimeContext } from '../../runtime/runtime-context.js';
+import { decodeInternal, encodePayload } from '../../runtime/wire.js';
+import { retryBackoffMs, type WorkHandler } from '../../runtime/work-worker.js';
+import { chunkMachine } from './chunk-machine.js';
+import { encodeChunk } from './compute/encode-chunk.js';
+import { ChunkResult, ChunkWorkItem, chunkKey } from './messages.js';
+
+export async function readChunkResult(kv: KV, key: string): Promise<ChunkResult | null> {
+  const e = await withJsRetry(() => kv.get(key));
+  return e && e.operation === 'PUT' && e.value.length ? decodeInternal(ChunkResult, e.value) : null;
+}
+
+/** Builds the handler for one node's encoder actors. */
+export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string): WorkHandler {
+  return async (msg, wc) => {
+    let item: ChunkWorkItem;
+    try {
+      item = decodeInternal(ChunkWorkItem, msg.data);
+    } catch (e) {
+      wc.log.error({ err: e }, 'malformed chunk work item terminated');
+      return { term: 'malformed chunk work item' };
+    }
+    const key = chunkKey(item.jobId, item.chunk.index);
+    const log = wc.log.child({ jobId: item.jobId, chunk: item.chunk.index, priority: wc.priority });
+    const existing = await readChunkResult(chunks, key);
+    if (existing?.ok) {
+      metrics.chunks.inc({ codec: item.codec, outcome: 'skipped' });
+      log.info('chunk already encoded; acked without encoding');
+      return { ack: true };
+    }
+    const put = (r: ChunkResult) => withJsRetry(() => chunks.put(key, encodePayload({ ...r, worker: workerId, delivery: msg.info.deliveryCount }, 'msgpack')));
+    const encoder = encoderFor(item.codec);
+    const startedAt = Date.now();
+    log.info({ frames: item.chunk.endFrame - item.chunk.startFrame, delivery: msg.info.deliveryCount }, 'chunk encode started');
+    const machine = chunkMachine.provide({
+      actors: {
+        encode: fromPromise(({ input, signal }) => encodeChunk(encoder, { sourcePath: input.sourcePath, chunk: input.chunk, spec: input.spec, outPath: input.outPath, signal })),
+        record: fromPromise(({ input }) => put(input).then(() => undefined)),
+      },
+    });
+    const out = await runToCompletion(machine, { item, startedAt }, wc.signal).catch(() => null);
+    if (!out) return { nakDelayMs: 0 }; // interrupted by shutdown: give it back at once
+    if (out.ok) {
+      const seconds = (Date.now() - startedAt) / 1000;
+      metrics.chunks.inc({ codec: item.codec, outcome: 'ok' });
+      metrics.chunkEncodeSeconds.observe({ codec: item.codec, shape: item.shape }, seconds);
+      if (seconds > 0) metrics.encodeSpeed.observe({ codec: item.codec }, item.chunk.durationSeconds / seconds);
+      log.info({ seconds, bytes: out.encoded.bytes }, 'chunk encoded');
+      return { ack: true };
+    }
+    if (out.error.retryable && msg.info.deliveryCount < ctx.topology.options.maxDeliver) {
+      metrics.chunks.inc({ codec: item.codec, outcome: 'retry' });
+      log.warn({ error: out.error }, 'chunk failed; retrying later');
+      return { nakDelayMs: retryBackoffMs(msg.info.deliveryCount) };
+    }
+    metrics.chunks.inc({ codec: item.codec, outcome: 'failed' });
+    log.error({ error: out.error }, 'chunk failed for good');
+    await put({ index: item.chunk.index, ok: false, error: out.error, startedAt, finishedAt: Date.now() });
+    return { term: out.error.message.slice(0, 200) };
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The assembler: stitches encoded chunks without re-encoding (concat
+ * demuxer, stream copy). Each chunk's span is given explicitly, so every
+ * packet lands on its source frame's time; the output is written to a
+ * temporary name and renamed when complete.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
+import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
+import type { Container } from '../../../schemas/ves.js';
+
+export interface AssembleInput {
+  chunks: { path: string; durationSeconds: number }[];
+  outPath: string;
+  container: Container;
+  /** Muxer for container 'raw' (h264, hevc, ivf). */
+  rawFormat: string;
+  /** Copy the audio of this source (recipe audio.mode 'copy'). */
+  audioFrom?: string;
+  workDir: string;
+  signal?: AbortSignal;
+}
+
+/** The ffconcat list: absolute paths we made ourselves (no quotes possible), each with its exact span. */
+export function concatList(chunks: AssembleInput['chunks']): string {
+  const lines = ['ffconcat version 1.0'];
+  for (const c of chunks) {
+    if (c.path.includes("'") || c.path.includes('\n')) throw new VpipeError(ErrorCodes.Internal, `unexpected chunk path ${c.path}`);
+    lines.push(`file '${c.path}'`, `duration ${c.durationSeconds.toFixed(6)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const MUXER: Record<Exclude<Container, 'raw'>, string[]> = {
+  mp4: ['-movflags', '+faststart', '-f', 'mp4'],
+  mkv: ['-f', 'matroska'],
+};
+
+/** Assembles; throws TOOL_FAILED (retryable: the chunks are still there) when ffmpeg fails. */
+export async function assemble(input: AssembleInput, run: ToolRunner = runTool): Promise<{ bytes: number }> {
+  const list = path.join(input.workDir, 'chunks.ffconcat');
+  await fs.writeFile(list, concatList(input.chunks));
+  const tmp = `${input.outPath}.${process.pid}.part`;
+  const audio = input.audioFrom && input.container !== 'raw' ? [...inputArgs(input.audioFrom)] : [];
+  const args = [
+    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
+    '-f', 'concat', '-safe', '0', ...inputArgs(list),
+    ...audio,
+    '-map', '0:v:0', ...(audio.length ? ['-map', '1:a?', '-c:a', 'copy'] : []),
+    '-c:v', 'copy',
+    ...(input.container === 'raw' ? ['-f', input.rawFormat] : MUXER[input.container]),
+    '-y', tmp,
+  ];
+  try {
+    const r = await run('ffmpeg', args, { signal: input.signal });
+    assertToolRan('ffmpeg', r);
+    if (r.code !== 0) throw new VpipeError(ErrorCodes.ToolFailed, `assembling failed: ${r.stderr.trim().slice(-400)}`, { retryable: true });
+    await fs.rename(tmp, input.outPath);
+    return { bytes: (await fs.stat(input.outPath)).size };
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}

@@ -1,0 +1,88 @@
+/** VES as a vpipe service: identity, admission, and the machine provided with its steps. */
+import os from 'node:os';
+import path from 'node:path';
+import { fromPromise } from 'xstate';
+import { encoderFor } from '../../encoders/index.js';
+import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
+import { resolveMedia, resolveOutput } from '../../runtime/media-root.js';
+import type { ServiceDefinition } from '../../runtime/service-definition.js';
+import { CODECS, EncodeRequest, type Container } from '../../schemas/ves.js';
+import { chunkHandler } from './chunk-worker.js';
+import { encodeFunction } from './messages.js';
+import { assembleOutput, awaitChunks, cleanUp, dispatch, plan, validateOutput } from './steps.js';
+import { encodingMachine, type VesJobInput } from './workflow.js';
+
+export const VES_VERSION = '1.0.0';
+
+function containerFor(outputPath: string, asked: Container | undefined): Container {
+  if (asked) return asked;
+  const ext = path.extname(outputPath).toLowerCase();
+  return ext === '.mp4' || ext === '.m4v' || ext === '.mov' ? 'mp4' : ext === '.mkv' || ext === '.webm' ? 'mkv' : 'raw';
+}
+
+export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
+  id: 'ves',
+  name: 'vpipe-ves',
+  version: VES_VERSION,
+  description: 'Video Encoding Service: source + recipe → encoded video, chunked and encoded in parallel, validated by VVS',
+  endpoint: { name: 'encode', subject: 'vpipe.ves.encode' },
+  request: EncodeRequest,
+
+  async admit(req, { mediaRoot }) {
+    const source = await resolveMedia(req.source.uri, mediaRoot);
+    if (source.imageSequence) {
+      throw new VpipeError(ErrorCodes.SchemaInvalid, 'VES encodes container files; image sequences are not supported yet', { details: [{ path: 'source.uri', message: 'image sequence' }] });
+    }
+    const outputPath = await resolveOutput(req.output.uri, mediaRoot);
+    if (outputPath === source.path) throw new VpipeError(ErrorCodes.SchemaInvalid, 'the output would overwrite the source', { details: [{ path: 'output.uri', message: 'same file as source.uri' }] });
+    const container = containerFor(outputPath, req.output.container);
+    const probe = await encoderFor(req.recipe.codec).probe();
+    if (!probe.available) throw new VpipeError(ErrorCodes.ToolMissing, `${req.recipe.codec} cannot be encoded here: ${probe.reason ?? 'encoder missing from this ffmpeg build'}`);
+    return {
+      input: {
+        sourcePath: source.path,
+        sourceUri: req.source.uri,
+        outputPath,
+        outputUri: req.output.uri,
+        container,
+        recipe: req.recipe,
+        priority: req.priority ?? 'normal',
+        validate: req.validate ?? true,
+      },
+      priority: req.priority ?? 'normal',
+    };
+  },
+
+  workFunctions: CODECS.map(encodeFunction),
+
+  /** One encoder-actor pool per codec this ffmpeg build can encode. */
+  async workers(ctx) {
+    const workerId = `${os.hostname()}:${process.pid}`;
+    const out = [];
+    for (const codec of CODECS) {
+      const probe = await encoderFor(codec).probe();
+      if (probe.available) out.push({ fn: encodeFunction(codec), handler: chunkHandler(ctx, ctx.topology.chunks, workerId) });
+      else ctx.log.warn({ codec, reason: probe.reason }, 'encoder unavailable; this node takes no chunks for it');
+    }
+    return out;
+  },
+
+  workflow(deps) {
+    return encodingMachine.provide({
+      actors: {
+        plan: fromPromise(({ input, signal }) => plan(input, deps, signal)),
+        dispatch: fromPromise(({ input }) => dispatch(input.job, input.plan, deps)),
+        awaitChunks: fromPromise(({ input, signal }) => awaitChunks(input.job, input.plan, deps, signal)),
+        assemble: fromPromise(async ({ input, signal }) => {
+          const out = await assembleOutput(input.job, input.plan, input.encoded, signal);
+          if (!input.job.validate) await cleanUp(input.plan, deps);
+          return out;
+        }),
+        validate: fromPromise(async ({ input }) => {
+          await cleanUp(input.plan, deps);
+          return validateOutput(input.job, input.plan, deps);
+        }),
+      },
+    });
+  },
+};

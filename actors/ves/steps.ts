@@ -1,0 +1,166 @@
+/**
+ * The VES machine's steps, provided with the world: ffprobe/ffmpeg, NATS
+ * (work items out, chunk results in through a KV watch) and VVS over NATS.
+ * Every step is idempotent, because a resumed job re-runs the step that was
+ * in flight: dispatch skips recorded chunks, the reduce re-reads the bucket.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { gopFrames } from '../../encoders/common.js';
+import { encoderFor } from '../../encoders/index.js';
+import { shapeFor } from '../../encoders/shapes.js';
+import { VpipeClient } from '../../runtime/client.js';
+import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
+import { withJsRetry } from '../../runtime/js-retry.js';
+import type { StepDeps } from '../../runtime/service-definition.js';
+import { workSubject } from '../../runtime/topology.js';
+import { decodeInternal, encodePayload } from '../../runtime/wire.js';
+import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
+import { detectSceneCuts, readSourceFrames } from './compute/source-frames.js';
+import { planChunks } from './compute/splitter.js';
+import { assemble } from './compute/assemble.js';
+import { ChunkResult, chunkKey, encodeFunction, type ChunkWorkItem } from './messages.js';
+import type { Encoded, Plan, VesJobInput } from './workflow.js';
+
+export function chunkPath(workDir: string, index: number): string {
+  return path.join(workDir, `chunk_${String(index).padStart(5, '0')}.mkv`);
+}
+
+export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal): Promise<Plan> {
+  const src = await readSourceFrames(job.sourcePath, signal);
+  const chunking = job.recipe.chunking;
+  const cuts = chunking?.alignToSceneCuts && chunking.enabled !== false ? await detectSceneCuts(job.sourcePath, src.frameTimes, signal) : [];
+  const chunks = planChunks({ frameTimes: src.frameTimes, endSeconds: src.endSeconds, chunking, sceneCuts: cuts });
+  const width = job.recipe.resolution?.width ?? src.width;
+  const height = job.recipe.resolution?.height ?? src.height;
+  const spec = { recipe: job.recipe, frameRate: src.frameRate, width, height, sourceWidth: src.width, sourceHeight: src.height, threads: 1 };
+  const shape = shapeFor(job.recipe.codec, width, height);
+  const encoder = encoderFor(job.recipe.codec);
+  const probe = await encoder.probe();
+  if (!probe.available) throw new VpipeError(ErrorCodes.ToolMissing, `${encoder.encoder} is not available: ${probe.reason ?? 'not in this ffmpeg build'}`);
+  const workDir = path.join(path.dirname(job.outputPath), `.vpipe-${deps.jobId}`);
+  await fs.mkdir(workDir, { recursive: true });
+  deps.log.info({ chunks: chunks.length, frames: src.frameTimes.length, sceneCuts: cuts.length, shape: shape.name }, 'chunks planned');
+  return {
+    source: {
+      codec: src.codec,
+      width: src.width,
+      height: src.height,
+      frameRate: src.frameRate,
+      frames: src.frameTimes.length,
+      durationSeconds: src.endSeconds - src.frameTimes[0]!,
+      hasAudio: src.hasAudio,
+    },
+    output: { width, height, gopFrames: gopFrames(spec), pixelFormat: encoder.pixelFormatFor(job.recipe) },
+    chunks,
+    shape: shape.name,
+    threads: shape.cpus,
+    workDir,
+    encoder: { name: encoder.encoder, version: probe.version },
+  };
+}
+
+/** Publishes one work item per chunk not yet recorded (Nats-Msg-Id `<jobId>.<index>` dedupes a quick re-run). */
+export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps): Promise<void> {
+  const kv = deps.runtime.topology.chunks;
+  const subject = workSubject(encodeFunction(job.recipe.codec), job.priority);
+  for (const chunk of p.chunks) {
+    const done = await withJsRetry(() => kv.get(chunkKey(deps.jobId, chunk.index)));
+    if (done && done.operation === 'PUT' && done.value.length && decodeInternal(ChunkResult, done.value).ok) continue;
+    const item: ChunkWorkItem = {
+      jobId: deps.jobId,
+      codec: job.recipe.codec,
+      sourcePath: job.sourcePath,
+      chunk,
+      total: p.chunks.length,
+      spec: { recipe: job.recipe, frameRate: p.source.frameRate, width: p.output.width, height: p.output.height, sourceWidth: p.source.width, sourceHeight: p.source.height, threads: p.threads },
+      shape: p.shape,
+      outPath: chunkPath(p.workDir, chunk.index),
+    };
+    await withJsRetry(() => deps.runtime.js.publish(subject, encodePayload(item, 'msgpack'), { msgID: `${deps.jobId}.${chunk.index}` }));
+  }
+}
+
+/** The reduce: resolves when every chunk has a result; throws (not retryable) at the first failed chunk. */
+export async function awaitChunks(job: VesJobInput, p: Plan, deps: StepDeps, signal: AbortSignal): Promise<Encoded> {
+  const kv = deps.runtime.topology.chunks;
+  const total = p.chunks.length;
+  const results = new Map<number, ChunkResult>();
+  const watch = await withJsRetry(() => kv.watch({ key: `${deps.jobId}.>` }));
+  const onAbort = () => watch.stop();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const e of watch) {
+      if (e.operation !== 'PUT' || e.value.length === 0) continue;
+      const r = decodeInternal(ChunkResult, e.value);
+      if (!r.ok) {
+        throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${r.index} failed: ${r.error?.message ?? 'unknown error'}`, { details: [{ path: `chunks.${r.index}`, message: r.error?.code ?? 'failed' }] });
+      }
+      results.set(r.index, r);
+      const frames = [...results.values()].reduce((s, x) => s + (x.frames ?? 0), 0);
+      const seconds = [...results.values()].reduce((s, x) => s + (x.encodeSeconds ?? 0), 0);
+      deps.progress('encoding', results.size / total, { chunksDone: results.size, chunksTotal: total, fps: seconds > 0 ? frames / seconds : undefined });
+      if (results.size === total) break;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    watch.stop();
+  }
+  if (results.size !== total) throw new VpipeError(ErrorCodes.Cancelled, 'stopped while waiting for chunks');
+  const list = [...results.values()].sort((a, b) => a.index - b.index);
+  const start = Math.min(...list.map((r) => r.startedAt ?? Infinity));
+  const end = Math.max(...list.map((r) => r.finishedAt ?? 0));
+  return { results: list, wallSeconds: Number.isFinite(start) && end > start ? (end - start) / 1000 : 0 };
+}
+
+export async function assembleOutput(job: VesJobInput, p: Plan, enc: Encoded, signal: AbortSignal): Promise<{ bytes: number }> {
+  const out = await assemble({
+    chunks: p.chunks.map((c) => ({ path: chunkPath(p.workDir, c.index), durationSeconds: c.durationSeconds })),
+    outPath: job.outputPath,
+    container: job.container,
+    rawFormat: encoderFor(job.recipe.codec).rawFormat.format,
+    audioFrom: job.recipe.audio?.mode === 'copy' && p.source.hasAudio ? job.sourcePath : undefined,
+    workDir: p.workDir,
+    signal,
+  });
+  void enc;
+  return out;
+}
+
+/** What VVS is asked to check: everything the recipe and the plan promise. */
+export function expectationsFor(job: VesJobInput, p: Plan): Expectations {
+  const r = job.recipe;
+  const e: Expectations = {
+    codec: r.codec,
+    resolution: { width: p.output.width, height: p.output.height },
+    pixelFormat: p.output.pixelFormat,
+    frameCount: p.source.frames,
+    keyframesAtFrames: p.chunks.map((c) => c.startFrame).slice(0, 100_000),
+    maxGopFrames: p.output.gopFrames,
+    decodesWithoutErrors: true,
+  };
+  if (job.container !== 'raw') e.durationSeconds = p.source.durationSeconds;
+  if (r.profile) e.profile = r.profile;
+  if (r.level) e.level = r.level;
+  if (r.rateControl.mode === 'bitrate' && job.container !== 'raw') e.averageBitrateKbps = { target: r.rateControl.targetKbps, tolerancePercent: 35 };
+  return e;
+}
+
+/** Calls VVS through NATS; the idempotency key makes a resumed job reuse the same validation job. */
+export async function validateOutput(job: VesJobInput, p: Plan, deps: StepDeps): Promise<ValidateResult> {
+  const client = new VpipeClient(deps.runtime.nc);
+  const { jobId } = await client.request<{ jobId: string }>(
+    'vpipe.vvs.validate',
+    { video: { uri: job.outputPath }, expectations: expectationsFor(job, p), priority: job.priority },
+    { idempotencyKey: `${deps.jobId}.validate`, timeoutMs: 60_000 },
+  );
+  const ev = await client.waitForResult('vvs', jobId, { timeoutMs: 30 * 60_000 });
+  if (ev.state !== 'succeeded') throw new VpipeError(ErrorCodes.Unavailable, `validation job ${jobId} ${ev.state}: ${ev.error?.message ?? ''}`, { retryable: true });
+  return ev.result as ValidateResult;
+}
+
+/** Removes the chunk files and records once the output is safely written. Never throws. */
+export async function cleanUp(p: Plan, deps: StepDeps): Promise<void> {
+  await fs.rm(p.workDir, { recursive: true, force: true }).catch(() => undefined);
+  for (const c of p.chunks) await deps.runtime.topology.chunks.delete(chunkKey(deps.jobId, c.index)).catch(() => undefined);
+}

@@ -1,0 +1,161 @@
+/**
+ * The encoding job as an XState machine, a DAG of nodes:
+ * planning (splitter) → dispatching (map: one work item per chunk) →
+ * encoding (reduce: waits for every chunk result) → assembling →
+ * validating (VVS over NATS) → succeeded; the runtime's result event is the
+ * notifier. Pure declaration: `steps.ts` provides the steps.
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import type { ErrorBody } from '../../schemas/api.js';
+import type { ChunkPlan, Container, EncodeResult, Recipe } from '../../schemas/ves.js';
+import type { ValidateResult } from '../../schemas/vvs.js';
+import { VpipeError } from '../../runtime/errors.js';
+import type { JobOutput } from '../../runtime/service-definition.js';
+import type { ChunkResult } from './messages.js';
+
+export interface VesJobInput {
+  sourcePath: string;
+  sourceUri: string;
+  outputPath: string;
+  outputUri: string;
+  container: Container;
+  recipe: Recipe;
+  priority: 'high' | 'normal' | 'low';
+  validate: boolean;
+}
+
+export interface Plan {
+  source: { codec: string; width: number; height: number; frameRate: { num: number; den: number }; frames: number; durationSeconds: number; hasAudio: boolean };
+  output: { width: number; height: number; gopFrames: number; pixelFormat: string };
+  chunks: ChunkPlan[];
+  shape: string;
+  threads: number;
+  workDir: string;
+  encoder: { name: string; version: string };
+}
+
+export interface Encoded {
+  results: ChunkResult[];
+  /** Wall seconds from the first chunk start to the last chunk end. */
+  wallSeconds: number;
+}
+
+export interface VesContext {
+  job: VesJobInput;
+  plan: Plan | null;
+  encoded: Encoded | null;
+  bytes: number | null;
+  validation: ValidateResult | null;
+  error: ErrorBody | null;
+}
+
+const notProvided = (name: string) => async (): Promise<never> => {
+  throw new Error(`step ${name} not provided`);
+};
+
+export const encodingMachine = setup({
+  types: { input: {} as VesJobInput, context: {} as VesContext, output: {} as JobOutput },
+  actions: {
+    recordError: assign({ error: ({ event }) => VpipeError.from((event as { error?: unknown }).error).toBody() }),
+  },
+  guards: {
+    wantsValidation: ({ context }) => context.job.validate,
+  },
+  actors: {
+    plan: fromPromise<Plan, VesJobInput>(notProvided('plan')),
+    dispatch: fromPromise<void, { job: VesJobInput; plan: Plan }>(notProvided('dispatch')),
+    awaitChunks: fromPromise<Encoded, { job: VesJobInput; plan: Plan }>(notProvided('awaitChunks')),
+    assemble: fromPromise<{ bytes: number }, { job: VesJobInput; plan: Plan; encoded: Encoded }>(notProvided('assemble')),
+    validate: fromPromise<ValidateResult, { job: VesJobInput; plan: Plan }>(notProvided('validate')),
+  },
+}).createMachine({
+  id: 'ves-encoding',
+  context: ({ input }) => ({ job: input, plan: null, encoded: null, bytes: null, validation: null, error: null }),
+  initial: 'planning',
+  states: {
+    planning: {
+      invoke: {
+        src: 'plan',
+        input: ({ context }) => context.job,
+        onDone: { target: 'dispatching', actions: assign({ plan: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    dispatching: {
+      invoke: {
+        src: 'dispatch',
+        input: ({ context }) => ({ job: context.job, plan: context.plan! }),
+        onDone: 'encoding',
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    encoding: {
+      invoke: {
+        src: 'awaitChunks',
+        input: ({ context }) => ({ job: context.job, plan: context.plan! }),
+        onDone: { target: 'assembling', actions: assign({ encoded: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    assembling: {
+      invoke: {
+        src: 'assemble',
+        input: ({ context }) => ({ job: context.job, plan: context.plan!, encoded: context.encoded! }),
+        onDone: [
+          { guard: 'wantsValidation', target: 'validating', actions: assign({ bytes: ({ event }) => event.output.bytes }) },
+          { target: 'succeeded', actions: assign({ bytes: ({ event }) => event.output.bytes }) },
+        ],
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    validating: {
+      invoke: {
+        src: 'validate',
+        input: ({ context }) => ({ job: context.job, plan: context.plan! }),
+        onDone: [
+          { guard: ({ event }) => event.output.ok, target: 'succeeded', actions: assign({ validation: ({ event }) => event.output }) },
+          {
+            target: 'failed',
+            actions: assign({
+              validation: ({ event }) => event.output,
+              error: ({ event }) => validationError(event.output),
+            }),
+          },
+        ],
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    succeeded: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }): JobOutput => (context.error ? { ok: false, error: context.error } : { ok: true, result: encodeResult(context) }),
+});
+
+function validationError(v: ValidateResult): ErrorBody {
+  return {
+    code: 'VALIDATION_FAILED',
+    message: `the output failed validation: ${v.discrepancies.map((d) => d.message).join('; ')}`.slice(0, 2000),
+    retryable: false,
+    details: v.discrepancies.map((d) => ({ path: d.field, message: `expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual)}` })),
+  };
+}
+
+/** The job result, from what the steps left in context. */
+export function encodeResult(c: VesContext): EncodeResult {
+  const plan = c.plan!;
+  const enc = c.encoded!;
+  const bytes = c.bytes ?? 0;
+  const chunkSeconds = enc.results.reduce((s, r) => s + (r.encodeSeconds ?? 0), 0);
+  const result: EncodeResult = {
+    output: { uri: c.job.outputUri, container: c.job.container, sizeBytes: bytes, bitrateKbps: plan.source.durationSeconds > 0 ? (bytes * 8) / 1000 / plan.source.durationSeconds : 0 },
+    frames: plan.source.frames,
+    durationSeconds: plan.source.durationSeconds,
+    chunks: plan.chunks.length,
+    encodeSeconds: enc.wallSeconds,
+    parallelism: enc.wallSeconds > 0 ? chunkSeconds / enc.wallSeconds : 1,
+    speed: enc.wallSeconds > 0 ? plan.source.durationSeconds / enc.wallSeconds : 0,
+    encoder: plan.encoder,
+  };
+  if (c.validation) result.validation = c.validation;
+  return result;
+}

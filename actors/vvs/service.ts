@@ -1,0 +1,47 @@
+/** VVS as a vpipe service: identity, admission, and the machine provided with the real measure and compare functions. */
+import { fromPromise } from 'xstate';
+import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
+import { resolveMedia } from '../../runtime/media-root.js';
+import type { ServiceDefinition } from '../../runtime/service-definition.js';
+import { ValidateRequest } from '../../schemas/vvs.js';
+import { compare, measure } from './compute/index.js';
+import { validationMachine, type VvsJobInput } from './workflow.js';
+
+export const VVS_VERSION = '1.0.0';
+
+export const vvsService: ServiceDefinition<ValidateRequest, VvsJobInput> = {
+  id: 'vvs',
+  name: 'vpipe-vvs',
+  version: VVS_VERSION,
+  description: 'Video Validation Service: checks an encode against expectations (codec, profile, level, size, frames, duration, bitrate, GOP, keyframes, clean decode)',
+  endpoint: { name: 'validate', subject: 'vpipe.vvs.validate' },
+  request: ValidateRequest,
+
+  /** Resolves the video under the media root; throws MEDIA_URI_FORBIDDEN / MEDIA_NOT_FOUND, or BAD_REQUEST for an image sequence. */
+  async admit(req, { mediaRoot }) {
+    const media = await resolveMedia(req.video.uri, mediaRoot);
+    if (media.imageSequence) {
+      // An image sequence has no codec, GOP or bitrate to validate.
+      throw new VpipeError(ErrorCodes.BadRequest, 'VVS validates encoded video files, not image sequences', {
+        details: [{ path: 'video.uri', message: 'names an image-sequence pattern (%d / %0Nd); name an encoded video file' }],
+      });
+    }
+    const input: VvsJobInput = { uri: req.video.uri, path: media.path, expectations: req.expectations };
+    return { input, priority: req.priority ?? 'normal' };
+  },
+
+  workflow(deps) {
+    return validationMachine.provide({
+      actors: {
+        measure: fromPromise(({ input, signal }) =>
+          measure(
+            { path: input.path, uri: input.uri, decode: input.expectations.decodesWithoutErrors === true, signal },
+            undefined,
+            (f) => deps.progress('measuring', f),
+          ),
+        ),
+        compare: fromPromise(async ({ input }) => compare(input.job.expectations, input.measure)),
+      },
+    });
+  },
+};

@@ -1,0 +1,73 @@
+/**
+ * The validation job as an XState machine: measure → compare. A pure
+ * declaration: the steps are placeholders that `service.ts` provides with
+ * the real functions (and tests with fakes). The measurement lands in
+ * context, so a job resumed after a crash never re-reads the file to compare.
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import type { ErrorBody } from '../../schemas/api.js';
+import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
+import { VpipeError } from '../../runtime/errors.js';
+import type { JobOutput } from '../../runtime/service-definition.js';
+import type { MeasureData } from './compute/index.js';
+
+/** The job input: the request after admission (media resolved under the root, schema defaults applied). */
+export interface VvsJobInput {
+  uri: string;
+  path: string;
+  expectations: Expectations;
+}
+
+export interface VvsContext {
+  job: VvsJobInput;
+  measure: MeasureData | null;
+  result: ValidateResult | null;
+  error: ErrorBody | null;
+}
+
+const notProvided = (name: string) => async (): Promise<never> => {
+  throw new Error(`step ${name} not provided`);
+};
+
+export const validationMachine = setup({
+  types: {
+    input: {} as VvsJobInput,
+    context: {} as VvsContext,
+    output: {} as JobOutput,
+  },
+  actions: {
+    // A step's failure lands in context as a wire error body (snapshots must be plain data).
+    recordError: assign({ error: ({ event }) => VpipeError.from((event as { error?: unknown }).error).toBody() }),
+  },
+  actors: {
+    measure: fromPromise<MeasureData, VvsJobInput>(notProvided('measure')),
+    compare: fromPromise<ValidateResult, { job: VvsJobInput; measure: MeasureData }>(notProvided('compare')),
+  },
+}).createMachine({
+  id: 'vvs-validation',
+  context: ({ input }) => ({ job: input, measure: null, result: null, error: null }),
+  initial: 'measuring',
+  states: {
+    measuring: {
+      invoke: {
+        src: 'measure',
+        input: ({ context }) => context.job,
+        onDone: { target: 'comparing', actions: assign({ measure: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    comparing: {
+      invoke: {
+        src: 'compare',
+        input: ({ context }) => ({ job: context.job, measure: context.measure! }),
+        onDone: { target: 'done', actions: assign({ result: ({ event }) => event.output }) },
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    done: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  // A validation that finds discrepancies is a succeeded job whose result says ok: false.
+  output: ({ context }): JobOutput =>
+    context.error || !context.result ? { ok: false, error: context.error ?? { code: 'INTERNAL', message: 'no result' } } : { ok: true, result: context.result },
+});

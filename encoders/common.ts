@@ -1,0 +1,119 @@
+/**
+ * Helpers every encoder module shares. Everything that reaches ffmpeg goes
+ * through `num` (a checked number) or `pick` (a lookup in a fixed table),
+ * so a recipe that slipped past validation still cannot inject free text.
+ */
+import { ErrorCodes, VpipeError } from '../runtime/errors.js';
+import { PIXEL_FORMATS, type PixelFormat, type RateControl, type Recipe } from '../schemas/ves.js';
+import type { ChunkEncodeSpec } from './types.js';
+
+/** Throws BAD_REQUEST with `message`; never returns. */
+export function bad(message: string): never {
+  throw new VpipeError(ErrorCodes.BadRequest, message);
+}
+
+/** A finite number in [min, max] as ffmpeg text (integers when `integer`); throws BAD_REQUEST otherwise. */
+export function num(name: string, n: unknown, opts: { min?: number; max: number; integer?: boolean }): string {
+  const min = opts.min ?? 0;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > opts.max || (opts.integer && !Number.isInteger(n))) {
+    bad(`${name} must be ${opts.integer ? 'an integer' : 'a number'} in ${min}–${opts.max}, got ${String(n)}`);
+  }
+  // Two decimals are more than any encoder resolves, and keep exponents (1e-7) out of the text.
+  return String(Math.round(n * 100) / 100);
+}
+
+/** The table's value for `key` (own properties only, so '__proto__' finds nothing); throws BAD_REQUEST naming `what` when absent. */
+export function pick<V>(table: Readonly<Record<string, V>>, key: unknown, what: string): V {
+  if (typeof key === 'string' && Object.hasOwn(table, key)) return table[key] as V;
+  return bad(`${what} ${JSON.stringify(key)} is not supported (one of: ${Object.keys(table).join(', ')})`);
+}
+
+/** Checks the spec's sizes, threads and frame rate are sane integers, and even sizes for 4:2:0; throws BAD_REQUEST. */
+export function checkSpec(spec: ChunkEncodeSpec, pixelFormat: PixelFormat): void {
+  for (const key of ['width', 'height', 'sourceWidth', 'sourceHeight'] as const) num(key, spec[key], { min: 1, max: 16384, integer: true });
+  num('threads', spec.threads, { min: 1, max: 256, integer: true });
+  num('frameRate.num', spec.frameRate.num, { max: 1_000_000_000, integer: true });
+  num('frameRate.den', spec.frameRate.den, { min: 1, max: 1_000_000_000, integer: true });
+  if (pixelFormat.startsWith('yuv420') && (spec.width % 2 || spec.height % 2)) bad(`4:2:0 output needs even width and height, got ${spec.width}x${spec.height}`);
+}
+
+const DEFAULT_GOP_SECONDS = 2;
+
+/** Longest allowed keyframe distance in frames: lengthFrames, lengthSeconds × rate (the smaller when both), else 2 s; throws BAD_REQUEST when seconds are needed and the rate is unknown (0). */
+export function gopFrames(spec: ChunkEncodeSpec): number {
+  const gop = spec.recipe.gop;
+  const { num: n, den } = spec.frameRate;
+  const fromSeconds = (s: number): number => {
+    if (!(n > 0 && den > 0)) bad('GOP length in seconds needs a known frame rate (got 0)');
+    return Math.max(1, Math.round((s * n) / den));
+  };
+  if (gop?.lengthFrames !== undefined && gop.lengthSeconds !== undefined) return Math.min(gop.lengthFrames, fromSeconds(gop.lengthSeconds));
+  if (gop?.lengthFrames !== undefined) return gop.lengthFrames;
+  return fromSeconds(gop?.lengthSeconds ?? DEFAULT_GOP_SECONDS);
+}
+
+/** Recipe scaler → swscale flag. */
+const SCALER_FLAGS: Readonly<Record<string, string>> = {
+  bicubic: 'bicubic',
+  bilinear: 'bilinear',
+  lanczos: 'lanczos',
+  spline: 'spline',
+  area: 'area',
+  neighbor: 'neighbor',
+};
+
+/** `-vf scale=W:H:flags=F,format=P` when the output size differs from the source, else nothing (ffmpeg converts the format for -pix_fmt). Throws BAD_REQUEST for an unknown scaler. */
+export function scaleArgs(spec: ChunkEncodeSpec, pixelFormat: PixelFormat): string[] {
+  if (spec.width === spec.sourceWidth && spec.height === spec.sourceHeight) return [];
+  const flags = pick(SCALER_FLAGS, spec.recipe.scaler ?? 'bicubic', 'scaler');
+  const fmt = pick(PIXEL_FORMAT_TABLE, pixelFormat, 'pixel format');
+  const w = num('width', spec.width, { min: 1, max: 16384, integer: true });
+  const h = num('height', spec.height, { min: 1, max: 16384, integer: true });
+  // format= inside the chain: the chroma conversion uses the recipe's scaler too.
+  return ['-vf', `scale=${w}:${h}:flags=${flags},format=${fmt}`];
+}
+
+const PIXEL_FORMAT_TABLE: Readonly<Record<string, PixelFormat>> = Object.fromEntries(PIXEL_FORMATS.map((p) => [p, p]));
+
+/**
+ * Pixel format for a recipe given a per-profile table of allowed formats
+ * (first = the lowest format that makes the encoder signal that profile;
+ * x264/x265 profiles are upper bounds, so "high10" with 8-bit input would
+ * silently come out as High). Throws BAD_REQUEST for an unknown profile or
+ * format, or a pair the encoder refuses.
+ */
+export function resolvePixelFormat(
+  codec: string,
+  recipe: Recipe,
+  allowed: Readonly<Record<string, readonly PixelFormat[]>>,
+  supported: readonly PixelFormat[] = PIXEL_FORMATS,
+): PixelFormat {
+  const formats = recipe.profile === undefined ? undefined : pick(allowed, recipe.profile, `${codec} profile`);
+  if (recipe.pixelFormat === undefined) return formats?.[0] ?? 'yuv420p';
+  const fmt = pick(PIXEL_FORMAT_TABLE, recipe.pixelFormat, 'pixel format');
+  if (!supported.includes(fmt)) bad(`${codec} cannot encode ${fmt} (one of: ${supported.join(', ')})`);
+  if (formats && !formats.includes(fmt)) bad(`${codec} profile ${recipe.profile} cannot carry ${fmt} (one of: ${formats.join(', ')})`);
+  return fmt;
+}
+
+/** `${n}k` for a kbps value; throws BAD_REQUEST outside the schema's range. */
+export function kbps(name: string, n: unknown): string {
+  return `${num(name, n, { min: 1, max: 2_000_000, integer: true })}k`;
+}
+
+/**
+ * -b:v/-maxrate/-bufsize for bitrate mode (x264, x265, vp9). A maxrate with
+ * no bufsize gets 2 × maxrate: x264/x265 ignore a VBV maxrate without one.
+ * A bufsize with no maxrate is dropped unless `bufsizeAlone` (libvpx uses it
+ * on its own; x264/x265 would only warn). Throws BAD_REQUEST on bad numbers.
+ */
+export function bitrateArgs(rc: Extract<RateControl, { mode: 'bitrate' }>, bufsizeAlone: boolean): string[] {
+  const args = ['-b:v', kbps('targetKbps', rc.targetKbps)];
+  if (rc.maxrateKbps !== undefined) {
+    args.push('-maxrate', kbps('maxrateKbps', rc.maxrateKbps));
+    args.push('-bufsize', kbps('bufsizeKbps', rc.bufsizeKbps ?? 2 * rc.maxrateKbps));
+  } else if (rc.bufsizeKbps !== undefined && bufsizeAlone) {
+    args.push('-bufsize', kbps('bufsizeKbps', rc.bufsizeKbps));
+  }
+  return args;
+}

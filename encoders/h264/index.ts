@@ -1,0 +1,76 @@
+/**
+ * H.264 through libx264. x264 profiles are upper bounds (x264 signals the
+ * lowest profile the stream needs: ultrafast + "high" comes out Constrained
+ * Baseline), so 10-bit/4:2:2/4:4:4 profiles default to the format that
+ * makes them real. Debian's libx264 (core 164) carries 8- and 10-bit in one
+ * library: yuv420p10le + high10 gives a High 10 stream.
+ */
+import { runTool, type ToolRunner } from '../../runtime/media-tools.js';
+import { LEVELS, X26X_PRESETS, type PixelFormat, type Recipe } from '../../schemas/ves.js';
+import { bitrateArgs, checkSpec, gopFrames, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
+import { probeEncoder } from '../probe.js';
+import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
+
+/** Formats each profile can carry; the first is the one that makes x264 signal it. */
+const PROFILE_FORMATS: Readonly<Record<string, readonly PixelFormat[]>> = {
+  baseline: ['yuv420p'],
+  main: ['yuv420p'],
+  high: ['yuv420p'],
+  high10: ['yuv420p10le', 'yuv420p'],
+  high422: ['yuv422p', 'yuv422p10le', 'yuv420p', 'yuv420p10le'],
+  high444: ['yuv444p', 'yuv444p10le', 'yuv422p', 'yuv422p10le', 'yuv420p', 'yuv420p10le'],
+};
+/** Recipe spelling is x264's (1b included). */
+const PROFILE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(Object.keys(PROFILE_FORMATS).map((p) => [p, p]));
+const LEVEL_NAMES: Readonly<Record<string, string>> = Object.fromEntries(LEVELS.map((l) => [l, l]));
+const PRESETS: Readonly<Record<string, string>> = Object.fromEntries(X26X_PRESETS.map((p) => [p, p]));
+
+/** The pixel format this recipe encodes to; throws BAD_REQUEST for a profile/format pair x264 refuses. */
+function pixelFormatFor(recipe: Recipe): PixelFormat {
+  return resolvePixelFormat('h264', recipe, PROFILE_FORMATS);
+}
+
+/** libx264 output arguments for one chunk; throws BAD_REQUEST (see EncoderModule.videoArgs). */
+function videoArgs(spec: ChunkEncodeSpec): string[] {
+  const r = spec.recipe;
+  const pix = pixelFormatFor(r);
+  checkSpec(spec, pix);
+  const args = [...scaleArgs(spec, pix), '-c:v', 'libx264'];
+  if (r.profile !== undefined) args.push('-profile:v', pick(PROFILE_NAMES, r.profile, 'h264 profile'));
+  if (r.level !== undefined) args.push('-level:v', pick(LEVEL_NAMES, r.level, 'h264 level'));
+  args.push('-pix_fmt', pix);
+  const rc = r.rateControl;
+  args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', rc.value, { max: 51 })] : bitrateArgs(rc, false)));
+  // -g caps the IDR distance; scene cuts can only add keyframes, never stretch a GOP.
+  args.push('-g', String(gopFrames(spec)));
+  if (r.gop?.sceneCutKeyframes === false) args.push('-sc_threshold', '0');
+  // Explicit although closed is x264's default: the args alone then say what the stream is.
+  args.push('-x264-params', r.gop?.closed === false ? 'open-gop=1' : 'open-gop=0');
+  args.push('-preset', pick(PRESETS, r.preset ?? 'medium', 'x264 preset'));
+  args.push('-threads', num('threads', spec.threads, { min: 1, max: 256, integer: true }));
+  return args;
+}
+
+export const h264: EncoderModule = {
+  codec: 'h264',
+  encoder: 'libx264',
+  /** See EncoderModule.probe; the version comes from x264's SEI in a one-frame raw stream. Never throws. */
+  probe(run: ToolRunner = runTool) {
+    return probeEncoder(
+      'libx264',
+      {
+        logLevel: 'error',
+        outputArgs: ['-preset', 'ultrafast', '-f', 'h264'],
+        version: (text) => {
+          const m = /x264 - core (\d+) r(\d+) ([0-9a-f]+)/.exec(text);
+          return m ? `x264 core ${m[1]} r${m[2]} ${m[3]}` : undefined;
+        },
+      },
+      run,
+    );
+  },
+  videoArgs,
+  rawFormat: { format: 'h264', extension: 'h264' },
+  defaultPixelFormat: 'yuv420p',
+  pixelFormatFor,
+};

@@ -1,0 +1,78 @@
+/**
+ * HEVC through libx265. x265 ignores ffmpeg's -threads, so threads go in
+ * -x265-params as a pool size (pools=N; x265 derives frame threads from it).
+ * Like x264, x265 profiles are upper bounds, except that a 10-bit input
+ * under "main" is refused: the profile table says which formats fit.
+ * x265 opens GOPs by default; closed is set explicitly.
+ */
+import { runTool, type ToolRunner } from '../../runtime/media-tools.js';
+import { X26X_PRESETS, type PixelFormat, type Recipe } from '../../schemas/ves.js';
+import { bitrateArgs, checkSpec, gopFrames, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
+import { probeEncoder } from '../probe.js';
+import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
+
+/** Formats each profile can carry (checked against this x265 3.5 build); the first is the profile's natural one. */
+const PROFILE_FORMATS: Readonly<Record<string, readonly PixelFormat[]>> = {
+  main: ['yuv420p'],
+  main10: ['yuv420p10le', 'yuv420p'],
+  'main422-10': ['yuv422p10le', 'yuv422p', 'yuv420p10le', 'yuv420p'],
+  'main444-8': ['yuv444p', 'yuv422p', 'yuv420p'],
+  'main444-10': ['yuv444p10le', 'yuv444p', 'yuv422p10le', 'yuv422p', 'yuv420p10le', 'yuv420p'],
+};
+const PROFILE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(Object.keys(PROFILE_FORMATS).map((p) => [p, p]));
+/** HEVC has no 1b, 1.x, 2.2, 3.2 or 4.2; x265 takes the decimal spelling for level-idc. */
+const LEVEL_IDC: Readonly<Record<string, string>> = Object.fromEntries(
+  ['1', '2', '2.1', '3', '3.1', '4', '4.1', '5', '5.1', '5.2', '6', '6.1', '6.2'].map((l) => [l, l]),
+);
+const PRESETS: Readonly<Record<string, string>> = Object.fromEntries(X26X_PRESETS.map((p) => [p, p]));
+
+/** The pixel format this recipe encodes to; throws BAD_REQUEST for a profile/format pair x265 refuses. */
+function pixelFormatFor(recipe: Recipe): PixelFormat {
+  return resolvePixelFormat('hevc', recipe, PROFILE_FORMATS);
+}
+
+/** libx265 output arguments for one chunk; throws BAD_REQUEST (see EncoderModule.videoArgs). */
+function videoArgs(spec: ChunkEncodeSpec): string[] {
+  const r = spec.recipe;
+  const pix = pixelFormatFor(r);
+  checkSpec(spec, pix);
+  const args = [...scaleArgs(spec, pix), '-c:v', 'libx265'];
+  if (r.profile !== undefined) args.push('-profile:v', pick(PROFILE_NAMES, r.profile, 'hevc profile'));
+  args.push('-pix_fmt', pix);
+  const rc = r.rateControl;
+  args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', rc.value, { max: 51 })] : bitrateArgs(rc, false)));
+  args.push('-preset', pick(PRESETS, r.preset ?? 'medium', 'x265 preset'));
+
+  // Built from numbers and fixed words only: no recipe text reaches x265's own parser.
+  const params = ['log-level=error', `keyint=${gopFrames(spec)}`];
+  if (r.gop?.sceneCutKeyframes === false) params.push('scenecut=0');
+  params.push(`open-gop=${r.gop?.closed === false ? 1 : 0}`);
+  if (r.level !== undefined) params.push(`level-idc=${pick(LEVEL_IDC, r.level, 'hevc level')}`);
+  params.push(`pools=${num('threads', spec.threads, { min: 1, max: 256, integer: true })}`);
+  args.push('-x265-params', params.join(':'));
+  return args;
+}
+
+export const hevc: EncoderModule = {
+  codec: 'hevc',
+  encoder: 'libx265',
+  /** See EncoderModule.probe; the version comes from x265's SEI in a one-frame raw stream. Never throws. */
+  probe(run: ToolRunner = runTool) {
+    return probeEncoder(
+      'libx265',
+      {
+        logLevel: 'error',
+        outputArgs: ['-preset', 'ultrafast', '-x265-params', 'log-level=error:pools=1', '-f', 'hevc'],
+        version: (text) => {
+          const m = /x265 \(build (\d+)\) - ([^\s:]+)/.exec(text);
+          return m ? `x265 ${m[2]} (build ${m[1]})` : undefined;
+        },
+      },
+      run,
+    );
+  },
+  videoArgs,
+  rawFormat: { format: 'hevc', extension: 'hevc' },
+  defaultPixelFormat: 'yuv420p',
+  pixelFormatFor,
+};

@@ -1,0 +1,46 @@
+/**
+ * The contract every encoder module meets: a probe (is it in this ffmpeg
+ * build, which library version) and a pure recipe → ffmpeg arguments
+ * translation for the video stream of one chunk.
+ */
+import type { ToolRunner } from '../runtime/media-tools.js';
+import type { Codec, PixelFormat, Recipe } from '../schemas/ves.js';
+
+export interface ChunkEncodeSpec {
+  /** Validated against the Recipe schema. */
+  recipe: Recipe;
+  /** Source nominal rate; turns GOP seconds into frames. */
+  frameRate: { num: number; den: number };
+  /** Output size, already resolved (recipe.resolution ?? source). */
+  width: number;
+  height: number;
+  /** Decides whether a scale filter is needed. */
+  sourceWidth: number;
+  sourceHeight: number;
+  /** From the container shape (shapeFor(...).cpus). */
+  threads: number;
+}
+
+export interface ProbeResult {
+  available: boolean;
+  /** Library version and ffmpeg version, e.g. "x264 core 164 r3095 baee400; ffmpeg 5.1.9-0+deb12u1"; '' when unknown. */
+  version: string;
+  /** Why the encoder is not available. */
+  reason?: string;
+}
+
+export interface EncoderModule {
+  codec: Codec;
+  /** ffmpeg encoder name, e.g. 'libx264'. */
+  encoder: string;
+  /** Whether this ffmpeg build has the encoder (listed and a one-frame trial encode works) and its version; positive answers cached per process and runner. Never throws (available:false + reason). */
+  probe(run?: ToolRunner): Promise<ProbeResult>;
+  /** Output-side ffmpeg arguments for the video stream only (no input/output file, no -frames, no -map); every value is a number or an enum member of the recipe. Throws BAD_REQUEST when the recipe or spec asks for something this encoder cannot express. */
+  videoArgs(spec: ChunkEncodeSpec): string[];
+  /** Elementary-stream muxer and extension for container 'raw'. */
+  rawFormat: { format: string; extension: string };
+  /** Pixel format when the recipe names neither a pixel format nor a profile that implies one. */
+  defaultPixelFormat: PixelFormat;
+  /** The pixel format the encode will produce: the recipe's, else the lowest one its profile needs to be signalled, else the default. Throws BAD_REQUEST when profile and pixel format cannot go together. */
+  pixelFormatFor(recipe: Recipe): PixelFormat;
+}

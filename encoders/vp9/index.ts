@@ -1,0 +1,83 @@
+/**
+ * VP9 through libvpx-vp9 (libvpx 1.12). The VP9 profile follows from the
+ * pixel format exactly (0: 8-bit 4:2:0, 1: 8-bit 4:2:2/4:4:4, 2: 10-bit
+ * 4:2:0, 3: 10-bit 4:2:2/4:4:4); libvpx fails on any other pairing, so the
+ * table refuses it first. VP9 keyframes always reset every reference, so
+ * GOPs are closed whatever `gop.closed` says. libvpx only warns on an
+ * unknown level, so levels are checked here.
+ */
+import { runTool, type ToolRunner } from '../../runtime/media-tools.js';
+import type { PixelFormat, Recipe } from '../../schemas/ves.js';
+import { bitrateArgs, checkSpec, gopFrames, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
+import { probeEncoder } from '../probe.js';
+import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
+
+const PROFILE_FORMATS: Readonly<Record<string, readonly PixelFormat[]>> = {
+  '0': ['yuv420p'],
+  '1': ['yuv444p', 'yuv422p'],
+  '2': ['yuv420p10le'],
+  '3': ['yuv444p10le', 'yuv422p10le'],
+};
+const PROFILE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(Object.keys(PROFILE_FORMATS).map((p) => [p, p]));
+/** The levels libvpx's VP9E_SET_TARGET_LEVEL accepts (no 1b, 1.2, 1.3, 2.2, 3.2, 4.2). */
+const LEVELS: Readonly<Record<string, string>> = Object.fromEntries(
+  ['1', '1.1', '2', '2.1', '3', '3.1', '4', '4.1', '5', '5.1', '5.2', '6', '6.1', '6.2'].map((l) => [l, l]),
+);
+/** A middle cpu-used: libvpx's default (1) is several times slower for little gain. */
+const DEFAULT_SPEED = 4;
+
+/** log2 of tile columns: one column per 256 px of width (libvpx's minimum tile width), at most 2^6. */
+export function vp9TileColumns(width: number): number {
+  return Math.max(0, Math.min(6, Math.floor(Math.log2(width / 256))));
+}
+
+/** The pixel format this recipe encodes to; throws BAD_REQUEST when it does not match the VP9 profile. */
+function pixelFormatFor(recipe: Recipe): PixelFormat {
+  return resolvePixelFormat('vp9', recipe, PROFILE_FORMATS);
+}
+
+/** libvpx-vp9 output arguments for one chunk; throws BAD_REQUEST (see EncoderModule.videoArgs). */
+function videoArgs(spec: ChunkEncodeSpec): string[] {
+  const r = spec.recipe;
+  const pix = pixelFormatFor(r);
+  checkSpec(spec, pix);
+  const args = [...scaleArgs(spec, pix), '-c:v', 'libvpx-vp9'];
+  if (r.profile !== undefined) args.push('-profile:v', pick(PROFILE_NAMES, r.profile, 'vp9 profile'));
+  if (r.level !== undefined) args.push('-level:v', pick(LEVELS, r.level, 'vp9 level'));
+  args.push('-pix_fmt', pix);
+  const rc = r.rateControl;
+  // -b:v 0 makes -crf constant quality; with a bitrate it would be constrained quality.
+  args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', Math.round(rc.value), { max: 63, integer: true }), '-b:v', '0'] : bitrateArgs(rc, true)));
+  const g = String(gopFrames(spec));
+  args.push('-g', g);
+  // kf_min_dist == kf_max_dist: fixed keyframe placement, no scene-cut keyframes.
+  if (r.gop?.sceneCutKeyframes === false) args.push('-keyint_min', g);
+  args.push('-deadline', 'good', '-cpu-used', num('speed', r.speed ?? DEFAULT_SPEED, { max: 8, integer: true }));
+  args.push('-row-mt', '1', '-tile-columns', String(vp9TileColumns(spec.width)));
+  args.push('-threads', num('threads', spec.threads, { min: 1, max: 256, integer: true }));
+  return args;
+}
+
+export const vp9: EncoderModule = {
+  codec: 'vp9',
+  encoder: 'libvpx-vp9',
+  /** See EncoderModule.probe; libvpx logs its version at ffmpeg's verbose level. Never throws. */
+  probe(run: ToolRunner = runTool) {
+    return probeEncoder(
+      'libvpx-vp9',
+      {
+        logLevel: 'verbose',
+        outputArgs: ['-deadline', 'realtime', '-cpu-used', '8', '-f', 'ivf'],
+        version: (text) => {
+          const m = /\[libvpx-vp9 @ [^\]]*\] (v\d+\.\d+\.\d+\S*)/.exec(text);
+          return m ? `libvpx ${m[1]}` : undefined;
+        },
+      },
+      run,
+    );
+  },
+  videoArgs,
+  rawFormat: { format: 'ivf', extension: 'ivf' },
+  defaultPixelFormat: 'yuv420p',
+  pixelFormatFor,
+};

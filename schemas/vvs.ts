@@ -1,0 +1,61 @@
+/** VVS — the Video Validation Service: an encoded video and expectations in, discrepancies out. */
+import { z } from 'zod';
+import { MediaRef, PixelFormatName, Priority, Resolution } from './common.js';
+import { Codec, Level } from './ves.js';
+
+export const Expectations = z.strictObject({
+  codec: Codec.optional(),
+  /** In the encoder's spelling, as in a recipe (high, main10, 0 …). */
+  profile: z.string().max(16).optional(),
+  level: Level.optional(),
+  resolution: Resolution.optional(),
+  pixelFormat: PixelFormatName.optional(),
+  frameCount: z.number().int().min(0).optional(),
+  /** Duration within ±1 frame. */
+  durationSeconds: z.number().min(0).optional(),
+  averageBitrateKbps: z.strictObject({ target: z.number().min(1), tolerancePercent: z.number().min(0).max(1000).default(20) }).optional(),
+  /** Longest keyframe distance allowed, in frames. */
+  maxGopFrames: z.number().int().min(1).optional(),
+  /** Frame indexes that must be keyframes (e.g. every chunk start). */
+  keyframesAtFrames: z.array(z.number().int().min(0)).max(100_000).optional(),
+  decodesWithoutErrors: z.boolean().optional(),
+});
+export type Expectations = z.infer<typeof Expectations>;
+
+export const ValidateRequest = z.strictObject({
+  video: MediaRef,
+  expectations: Expectations,
+  priority: Priority.optional(),
+  correlationId: z.string().max(256).optional(),
+});
+export type ValidateRequest = z.infer<typeof ValidateRequest>;
+
+export const Discrepancy = z.strictObject({
+  field: z.string(),
+  expected: z.unknown(),
+  actual: z.unknown(),
+  message: z.string(),
+});
+export type Discrepancy = z.infer<typeof Discrepancy>;
+
+export const Measured = z.strictObject({
+  codec: z.string().nullable(),
+  profile: z.string().nullable(),
+  level: z.string().nullable(),
+  resolution: Resolution.nullable(),
+  pixelFormat: z.string().nullable(),
+  frameCount: z.number().int().nullable(),
+  durationSeconds: z.number().nullable(),
+  averageBitrateKbps: z.number().nullable(),
+  maxGopFrames: z.number().int().nullable(),
+  keyframeCount: z.number().int().nullable(),
+  decodeErrors: z.number().int().nullable(),
+});
+export type Measured = z.infer<typeof Measured>;
+
+export const ValidateResult = z.strictObject({
+  ok: z.boolean(),
+  discrepancies: z.array(Discrepancy),
+  measured: Measured,
+});
+export type ValidateResult = z.infer<typeof ValidateResult>;
