@@ -1,7 +1,8 @@
 /**
- * The main job for now: start the whole stack on an embedded nats-server,
- * inspect a clip through the public NATS API (a sample is generated with
- * ffmpeg when none is given), print the report, drain and exit.
+ * The main job: start the whole stack on an embedded nats-server, inspect a
+ * clip through the public NATS API (a sample is generated with ffmpeg when
+ * none is given), encode it with VES in parallel chunks validated by VVS,
+ * print the reports, drain and exit.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,9 @@ import { runTool } from '../runtime/media-tools.js';
 import { freePort } from '../runtime/nats-server.js';
 import { configFromEnv, ROLES, startNode } from '../runtime/node.js';
 import { fail, parse } from './args.js';
+import { summary } from './encode.js';
 import { inspectWith } from './inspect.js';
+import type { EncodeResult } from '../schemas/ves.js';
 
 /** 6 s of 1280x720 25p test pattern with a 1 kHz tone, H.264/AAC, BT.709 tagged, 01:00:00:00 timecode. */
 async function makeSample(file: string): Promise<void> {
@@ -35,6 +38,21 @@ async function portOr(preferred: number): Promise<number> {
     s.once('error', () => void freePort().then(resolve));
     s.listen(preferred, '127.0.0.1', () => s.close(() => resolve(preferred)));
   });
+}
+
+/** Encodes the clip with VES (H.264, 2 s chunks in parallel, validated by VVS) and prints the summary. */
+async function encodeSample(client: VpipeClient, file: string): Promise<boolean> {
+  const out = file.replace(/(\.[^./]+)?$/, '.vpipe-h264.mp4');
+  const recipe = { codec: 'h264', preset: 'veryfast', rateControl: { mode: 'crf', value: 23 }, gop: { lengthSeconds: 2 }, chunking: { targetSeconds: 2 } };
+  const jobId = await client.submit('vpipe.ves.encode', { source: { uri: `file://${file}` }, output: { uri: `file://${out}` }, recipe }, 'json');
+  process.stderr.write(`\nencode job ${jobId} accepted (${JSON.stringify(recipe)})\n`);
+  const ev = await client.waitForResult('ves', jobId, { timeoutMs: 600_000 });
+  if (ev.state !== 'succeeded') {
+    process.stderr.write(`encode ${ev.state}: ${ev.error?.code} ${ev.error?.message}\n`);
+    return false;
+  }
+  process.stdout.write(`\nEncoding of ${file}\n${summary(ev.result as EncodeResult)}\n`);
+  return true;
 }
 
 export async function demo(argv: string[]): Promise<void> {
@@ -67,10 +85,11 @@ export async function demo(argv: string[]): Promise<void> {
   let ok = false;
   try {
     ok = (await inspectWith(client, `file://${file}`, { json: values.json, timeoutMs: 600_000 })) !== null;
+    if (ok) ok = await encodeSample(client, file);
   } finally {
     await client.close();
     await node.stop(5_000);
   }
-  process.stderr.write(ok ? 'demo finished: the stack inspected the clip over NATS and shut down cleanly\n' : 'demo: the inspection job failed\n');
+  process.stderr.write(ok ? 'demo finished: the stack inspected and encoded the clip over NATS and shut down cleanly\n' : 'demo: the inspection job failed\n');
   process.exit(ok ? 0 : 1);
 }

@@ -37,8 +37,12 @@ export interface EncoderModule {
   probe(run?: ToolRunner): Promise<ProbeResult>;
   /** Output-side ffmpeg arguments for the video stream only (no input/output file, no -frames, no -map); every value is a number or an enum member of the recipe. Throws BAD_REQUEST when the recipe or spec asks for something this encoder cannot express. */
   videoArgs(spec: ChunkEncodeSpec): string[];
-  /** Elementary-stream muxer and extension for container 'raw'. */
-  rawFormat: { format: string; extension: string };
+  /**
+   * Elementary-stream muxer and extension for container 'raw', and the bitstream filter that turns
+   * Matroska's length-prefixed packets into Annex B with parameter sets (ffmpeg 5.1 does not always
+   * insert it on its own when stream-copying).
+   */
+  rawFormat: { format: string; extension: string; bitstreamFilter?: string };
   /** Pixel format when the recipe names neither a pixel format nor a profile that implies one. */
   defaultPixelFormat: PixelFormat;
   /** The pixel format the encode will produce: the recipe's, else the lowest one its profile needs to be signalled, else the default. Throws BAD_REQUEST when profile and pixel format cannot go together. */

@@ -144,10 +144,12 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
     }),
   });
 
-  srv.addEndpoint('status', {
-    subject: `vpipe.${def.id}.status`,
+  const statusEp = { name: 'status', subject: `vpipe.${def.id}.status` };
+  const cancelEp = { name: 'cancel', subject: `vpipe.${def.id}.cancel` };
+  srv.addEndpoint(statusEp.name, {
+    subject: statusEp.subject,
     metadata: { description: 'job state; the result or error once it has ended' },
-    handler: endpoint(srv, def.id, { name: 'status', subject: `vpipe.${def.id}.status` }, counts, async (msg, enc) => {
+    handler: endpoint(srv, def.id, statusEp, counts, async (msg, enc) => {
       const { jobId } = decodeRequest<JobRef>(JobRef, msg, enc);
       const cur = await store.get(jobId);
       if (!cur) throw new VpipeError(ErrorCodes.JobNotFound, `job ${jobId} not found`, { details: [{ path: 'jobId', message: 'unknown job' }] });
@@ -155,10 +157,10 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
     }),
   });
 
-  srv.addEndpoint('cancel', {
-    subject: `vpipe.${def.id}.cancel`,
+  srv.addEndpoint(cancelEp.name, {
+    subject: cancelEp.subject,
     metadata: { description: 'cancel a queued or running job' },
-    handler: endpoint(srv, def.id, { name: 'cancel', subject: `vpipe.${def.id}.cancel` }, counts, async (msg, enc) => {
+    handler: endpoint(srv, def.id, cancelEp, counts, async (msg, enc) => {
       const { jobId } = decodeRequest<JobRef>(JobRef, msg, enc);
       const cancelled: ErrorBody = { code: ErrorCodes.Cancelled, message: 'cancelled by request' };
       const v = await store.update(jobId, (r) => {

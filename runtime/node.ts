@@ -109,7 +109,8 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
   }
   const workers: WorkWorker[] = [];
   if (cfg.roles.includes('encoder')) {
-    const actors = cfg.encoderActors ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
+    // Two at least: one ffmpeg alone leaves cores idle while it fills and drains its pipeline at chunk ends.
+    const actors = cfg.encoderActors ?? Math.max(2, Math.floor(os.availableParallelism() / 2));
     for (const def of services) {
       for (const w of (await def.workers?.(ctx)) ?? []) {
         const worker = new WorkWorker(ctx, w.fn, w.handler, { concurrency: actors });

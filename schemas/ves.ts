@@ -65,7 +65,7 @@ export type Gop = z.infer<typeof Gop>;
 export const Chunking = z.strictObject({
   /** false = one chunk (no splitting). Default true. */
   enabled: z.boolean().optional(),
-  targetSeconds: z.number().min(0.5).max(600).optional(),
+  targetSeconds: z.number().min(0.2).max(600).optional(),
   minSeconds: z.number().min(0.2).max(600).optional(),
   maxSeconds: z.number().min(0.5).max(3600).optional(),
   /** Move boundaries to nearby scene cuts (scene score from ffmpeg's scene detection). Default false. */

@@ -13,7 +13,14 @@ export const Expectations = z.strictObject({
   frameCount: z.number().int().min(0).optional(),
   /** Duration within ±1 frame. */
   durationSeconds: z.number().min(0).optional(),
-  averageBitrateKbps: z.strictObject({ target: z.number().min(1), tolerancePercent: z.number().min(0).max(1000).default(20) }).optional(),
+  averageBitrateKbps: z
+    .strictObject({
+      target: z.number().min(1),
+      tolerancePercent: z.number().min(0).max(1000).default(20),
+      /** Only an overshoot is a discrepancy (a VBV-capped encode of easy content legitimately comes in under). */
+      allowUndershoot: z.boolean().optional(),
+    })
+    .optional(),
   /** Longest keyframe distance allowed, in frames. */
   maxGopFrames: z.number().int().min(1).optional(),
   /** Frame indexes that must be keyframes (e.g. every chunk start). */

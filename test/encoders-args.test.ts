@@ -219,8 +219,8 @@ describe('registry and routing', () => {
   it('one module per codec with its raw muxer', () => {
     expect(CODECS.map((c) => encoderFor(c).encoder)).toEqual(['libx264', 'libx265', 'libvpx-vp9', 'libsvtav1']);
     expect(CODECS.map((c) => encoderFor(c).rawFormat)).toEqual([
-      { format: 'h264', extension: 'h264' },
-      { format: 'hevc', extension: 'hevc' },
+      { format: 'h264', extension: 'h264', bitstreamFilter: 'h264_mp4toannexb' },
+      { format: 'hevc', extension: 'hevc', bitstreamFilter: 'hevc_mp4toannexb' },
       { format: 'ivf', extension: 'ivf' },
       { format: 'ivf', extension: 'ivf' },
     ]);

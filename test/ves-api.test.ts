@@ -7,12 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceRequestError, VpipeClient } from '../runtime/client.js';
+import { runTool } from '../runtime/media-tools.js';
 import { startNode, type VpipeNode } from '../runtime/node.js';
 import { topologyFromEnv } from '../runtime/topology.js';
 import type { EncodeResult } from '../schemas/ves.js';
 import type { ValidateResult } from '../schemas/vvs.js';
 import * as media from './helpers/media.js';
-import { frameTimes, psnr, videoStream } from './helpers/measure.js';
+import { frameTimes, keyframes, psnr, videoStream } from './helpers/measure.js';
 import { startTestServer, tempDir, type TestServer } from './helpers/nats.js';
 
 let server: TestServer;
@@ -53,56 +54,107 @@ async function encode(source: string, recipe: object, out: string, extra: object
 
 const chunked = { targetSeconds: 0.5, minSeconds: 0.2 };
 
-describe('chunked encoding in every codec', () => {
-  it.each([
-    ['h264', { preset: 'veryfast', rateControl: { mode: 'crf', value: 23 } }, 'h264'],
-    ['hevc', { preset: 'ultrafast', rateControl: { mode: 'crf', value: 28 } }, 'hevc'],
-    ['vp9', { speed: 8, rateControl: { mode: 'crf', value: 35 } }, 'vp9'],
-    ['av1', { speed: 12, rateControl: { mode: 'crf', value: 40 } }, 'av1'],
-  ])('encodes %s in 4 chunks with the source frame count and a clean validation', async (codec, rc, ffName) => {
+let motion: Promise<string> | undefined;
+/** 6 s of 320x240 with real motion and texture (a moving fractal over panning grain), made once. */
+function motionClip(): Promise<string> {
+  motion ??= (async () => {
+    const file = path.join(root, 'motion.mp4');
+    const graph =
+      'sierpinski=s=320x240:r=25:type=triangle:jump=20,format=yuv420p[a];' +
+      'color=c=gray:s=480x360:r=25,noise=alls=90:allf=u,gblur=sigma=1,scroll=h=0.004:v=0.002,crop=320:240:0:0,format=yuv420p[b];' +
+      '[a][b]blend=all_mode=average,noise=alls=4:allf=t,format=yuv420p';
+    const r = await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', graph, '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '14', '-y', file]);
+    expect(r.code).toBe(0);
+    return file;
+  })();
+  return motion;
+}
+
+/** Per codec: fast settings, and the 10-bit profile/pixel format it encodes. */
+const CODECS = [
+  { codec: 'h264', ff: 'h264', rc: { preset: 'veryfast', rateControl: { mode: 'crf', value: 23 } }, tenBit: { profile: 'high10', pixelFormat: 'yuv420p10le' } },
+  { codec: 'hevc', ff: 'hevc', rc: { preset: 'ultrafast', rateControl: { mode: 'crf', value: 28 } }, tenBit: { profile: 'main10', pixelFormat: 'yuv420p10le' } },
+  { codec: 'vp9', ff: 'vp9', rc: { speed: 8, rateControl: { mode: 'crf', value: 35 } }, tenBit: { profile: '2', pixelFormat: 'yuv420p10le' } },
+  { codec: 'av1', ff: 'av1', rc: { speed: 12, rateControl: { mode: 'crf', value: 40 } }, tenBit: { pixelFormat: 'yuv420p10le' } },
+] as const;
+
+describe.each(CODECS)('$codec', ({ codec, ff, rc, tenBit }) => {
+  it('encodes in 4 chunks with the source frame count and a clean validation', async () => {
     const r = await encode(cfr, { codec, ...rc, chunking: chunked }, `out-${codec}.mkv`);
     expect(r.chunks).toBe(4);
     expect(r.frames).toBe(50);
     const v = r.validation as ValidateResult;
     expect(v.ok, JSON.stringify(v.discrepancies)).toBe(true);
     expect(v.measured.frameCount).toBe(50);
-    expect((await videoStream(path.join(root, `out-${codec}.mkv`))).codec_name).toBe(ffName);
+    expect((await videoStream(path.join(root, `out-${codec}.mkv`))).codec_name).toBe(ff);
     // Chunk files are cleaned up once the output is written.
     expect(fs.readdirSync(root).filter((f) => f.startsWith('.vpipe-'))).toEqual([]);
   });
-});
 
-describe('awkward sources', () => {
   it('keeps a VFR source VFR: same frames, same timestamps', async () => {
     const vfr = await media.makeVfr(root, 'mp4');
-    const r = await encode(vfr, { codec: 'h264', preset: 'veryfast', rateControl: { mode: 'crf', value: 23 }, chunking: chunked }, 'vfr-out.mp4');
+    const out = `vfr-${codec}.mkv`;
+    const r = await encode(vfr, { codec, ...rc, chunking: chunked }, out);
     expect(r.chunks).toBeGreaterThan(1);
-    const [a, b] = await Promise.all([frameTimes(vfr), frameTimes(path.join(root, 'vfr-out.mp4'))]);
+    expect((r.validation as ValidateResult).ok).toBe(true);
+    const [a, b] = await Promise.all([frameTimes(vfr), frameTimes(path.join(root, out))]);
     expect(b.length).toBe(a.length);
     for (let i = 0; i < a.length; i++) expect(Math.abs(b[i]! - a[i]!)).toBeLessThan(0.002);
   });
 
-  it('encodes a 10-bit source to 10-bit HEVC main10', async () => {
+  it('encodes a 10-bit source to 10-bit output', async () => {
     const src = await media.make10bit(root);
-    const r = await encode(src, { codec: 'hevc', profile: 'main10', pixelFormat: 'yuv420p10le', preset: 'ultrafast', rateControl: { mode: 'crf', value: 28 }, chunking: chunked }, 'ten.mp4');
-    expect((r.validation as ValidateResult).ok).toBe(true);
-    expect((await videoStream(path.join(root, 'ten.mp4'))).pix_fmt).toBe('yuv420p10le');
+    const out = `ten-${codec}.mkv`;
+    const r = await encode(src, { codec, ...rc, ...tenBit, chunking: chunked }, out);
+    const v = r.validation as ValidateResult;
+    expect(v.ok, JSON.stringify(v.discrepancies)).toBe(true);
+    expect((await videoStream(path.join(root, out))).pix_fmt).toBe('yuv420p10le');
   });
 
+  it('chunked and unchunked encodes of the same recipe differ by less than 0.3 dB PSNR', async () => {
+    // 6 s of moving, textured content; 2 s chunks a whole number of GOPs long, as a production ladder is
+    // set up: the keyframe structure is the same, and only encoder state across chunk starts differs.
+    const src = await motionClip();
+    const recipe = { codec, ...rc, gop: { lengthFrames: 50, sceneCutKeyframes: false } };
+    const chunkedRun = await encode(src, { ...recipe, chunking: { targetSeconds: 2 } }, `q-chunked-${codec}.mkv`);
+    expect(chunkedRun.chunks).toBe(3);
+    await encode(src, { ...recipe, chunking: { enabled: false } }, `q-whole-${codec}.mkv`);
+    const a = await psnr(path.join(root, `q-chunked-${codec}.mkv`), src);
+    const b = await psnr(path.join(root, `q-whole-${codec}.mkv`), src);
+    if (process.env.VPIPE_PRINT_PSNR) console.log(`PSNR ${codec}: chunked ${a} dB, whole ${b} dB`);
+    expect(Math.abs(a - b), `chunked ${a} dB, whole ${b} dB`).toBeLessThan(0.3);
+  });
+});
+
+describe('other recipe features', () => {
   it('scales to the recipe resolution', async () => {
     const r = await encode(cfr, { codec: 'h264', resolution: { width: 160, height: 120 }, scaler: 'lanczos', rateControl: { mode: 'crf', value: 23 }, chunking: chunked }, 'small.mp4');
     expect((r.validation as ValidateResult).measured.resolution).toEqual({ width: 160, height: 120 });
   });
-});
 
-describe('quality', () => {
-  it('chunked and unchunked encodes of the same recipe differ by less than 0.3 dB PSNR', async () => {
-    const recipe = { codec: 'h264', preset: 'medium', rateControl: { mode: 'crf', value: 23 } };
-    await encode(cfr, { ...recipe, chunking: chunked }, 'q-chunked.mkv');
-    await encode(cfr, { ...recipe, chunking: { enabled: false } }, 'q-whole.mkv');
-    const a = await psnr(path.join(root, 'q-chunked.mkv'), cfr);
-    const b = await psnr(path.join(root, 'q-whole.mkv'), cfr);
-    expect(Math.abs(a - b)).toBeLessThan(0.3);
+  it('writes a raw elementary stream and copies audio into MP4 when asked', async () => {
+    const raw = await encode(cfr, { codec: 'hevc', preset: 'ultrafast', rateControl: { mode: 'crf', value: 28 }, chunking: chunked }, 'raw.hevc');
+    expect(raw.output.container).toBe('raw');
+    expect((raw.validation as ValidateResult).measured.frameCount).toBe(50);
+    await encode(cfr, { codec: 'h264', rateControl: { mode: 'bitrate', targetKbps: 300 }, audio: { mode: 'copy' }, chunking: chunked }, 'with-audio.mp4');
+    const r = await runTool('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', path.join(root, 'with-audio.mp4')]);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['audio', 'video']);
+  });
+
+  it('aligns chunk boundaries to scene cuts when asked', async () => {
+    // A hard cut at frame 30 (1.2 s): test pattern, then colour bars.
+    const src = path.join(root, 'cut.mp4');
+    const g = await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=1.2[a];smptebars=s=320x240:r=25:d=1.2[b];[a][b]concat=n=2:v=1:a=0', '-c:v', 'libx264', '-preset', 'ultrafast', '-y', src]);
+    expect(g.code).toBe(0);
+    // Long GOP and no encoder scene-cut keyframes: keyframes then mark chunk starts only.
+    const recipe = { codec: 'h264', rateControl: { mode: 'crf', value: 23 }, gop: { lengthFrames: 250, sceneCutKeyframes: false } };
+    await encode(src, { ...recipe, chunking: { targetSeconds: 0.8, minSeconds: 0.4, maxSeconds: 1.6, alignToSceneCuts: true } }, 'cut-aligned.mkv');
+    await encode(src, { ...recipe, chunking: { targetSeconds: 0.8, minSeconds: 0.4, maxSeconds: 1.6 } }, 'cut-plain.mkv');
+    const aligned = await keyframes(path.join(root, 'cut-aligned.mkv'));
+    const plain = await keyframes(path.join(root, 'cut-plain.mkv'));
+    expect(aligned).toContain(30);
+    expect(aligned).not.toContain(20);
+    expect(plain).toContain(20);
   });
 });
 

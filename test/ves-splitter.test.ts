@@ -53,6 +53,16 @@ describe('splitter', () => {
     expect(plan.map((c) => c.startFrame)).toEqual(expect.arrayContaining([45, 130]));
   });
 
+  it('moves boundaries to source keyframes when not following scene cuts', () => {
+    const keyframes = [0, 60, 110, 170, 210];
+    const plan = planChunks({ frameTimes: cfr(250, 25), endSeconds: 10, chunking: { targetSeconds: 2, minSeconds: 1, maxSeconds: 3 }, sourceKeyframes: keyframes });
+    expectContiguous(plan, 250, 10);
+    for (const c of plan.slice(1)) expect(keyframes).toContain(c.startFrame);
+    // Scene cuts win over keyframes when asked for.
+    const cutPlan = planChunks({ frameTimes: cfr(250, 25), endSeconds: 10, chunking: { targetSeconds: 2, minSeconds: 1, maxSeconds: 3, alignToSceneCuts: true }, sceneCuts: [45], sourceKeyframes: keyframes });
+    expect(cutPlan[1]!.startFrame).toBe(45);
+  });
+
   it('keeps VFR timing: each chunk spans exactly its frames\' presentation times', () => {
     const times: number[] = [];
     let t = 0;

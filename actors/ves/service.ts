@@ -74,7 +74,7 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
         dispatch: fromPromise(({ input }) => dispatch(input.job, input.plan, deps)),
         awaitChunks: fromPromise(({ input, signal }) => awaitChunks(input.job, input.plan, deps, signal)),
         assemble: fromPromise(async ({ input, signal }) => {
-          const out = await assembleOutput(input.job, input.plan, input.encoded, signal);
+          const out = await assembleOutput(input.job, input.plan, signal);
           if (!input.job.validate) await cleanUp(input.plan, deps);
           return out;
         }),

@@ -30,7 +30,7 @@ export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal
   const src = await readSourceFrames(job.sourcePath, signal);
   const chunking = job.recipe.chunking;
   const cuts = chunking?.alignToSceneCuts && chunking.enabled !== false ? await detectSceneCuts(job.sourcePath, src.frameTimes, signal) : [];
-  const chunks = planChunks({ frameTimes: src.frameTimes, endSeconds: src.endSeconds, chunking, sceneCuts: cuts });
+  const chunks = planChunks({ frameTimes: src.frameTimes, endSeconds: src.endSeconds, chunking, sceneCuts: cuts, sourceKeyframes: src.keyframes });
   const width = job.recipe.resolution?.width ?? src.width;
   const height = job.recipe.resolution?.height ?? src.height;
   const spec = { recipe: job.recipe, frameRate: src.frameRate, width, height, sourceWidth: src.width, sourceHeight: src.height, threads: 1 };
@@ -113,18 +113,16 @@ export async function awaitChunks(job: VesJobInput, p: Plan, deps: StepDeps, sig
   return { results: list, wallSeconds: Number.isFinite(start) && end > start ? (end - start) / 1000 : 0 };
 }
 
-export async function assembleOutput(job: VesJobInput, p: Plan, enc: Encoded, signal: AbortSignal): Promise<{ bytes: number }> {
-  const out = await assemble({
+export async function assembleOutput(job: VesJobInput, p: Plan, signal: AbortSignal): Promise<{ bytes: number }> {
+  return assemble({
     chunks: p.chunks.map((c) => ({ path: chunkPath(p.workDir, c.index), durationSeconds: c.durationSeconds })),
     outPath: job.outputPath,
     container: job.container,
-    rawFormat: encoderFor(job.recipe.codec).rawFormat.format,
+    raw: encoderFor(job.recipe.codec).rawFormat,
     audioFrom: job.recipe.audio?.mode === 'copy' && p.source.hasAudio ? job.sourcePath : undefined,
     workDir: p.workDir,
     signal,
   });
-  void enc;
-  return out;
 }
 
 /** What VVS is asked to check: everything the recipe and the plan promise. */
@@ -142,7 +140,7 @@ export function expectationsFor(job: VesJobInput, p: Plan): Expectations {
   if (job.container !== 'raw') e.durationSeconds = p.source.durationSeconds;
   if (r.profile) e.profile = r.profile;
   if (r.level) e.level = r.level;
-  if (r.rateControl.mode === 'bitrate' && job.container !== 'raw') e.averageBitrateKbps = { target: r.rateControl.targetKbps, tolerancePercent: 35 };
+  if (r.rateControl.mode === 'bitrate' && job.container !== 'raw') e.averageBitrateKbps = { target: r.rateControl.targetKbps, tolerancePercent: 35, allowUndershoot: true };
   return e;
 }
 

@@ -70,7 +70,7 @@ export const h264: EncoderModule = {
     );
   },
   videoArgs,
-  rawFormat: { format: 'h264', extension: 'h264' },
+  rawFormat: { format: 'h264', extension: 'h264', bitstreamFilter: 'h264_mp4toannexb' },
   defaultPixelFormat: 'yuv420p',
   pixelFormatFor,
 };

@@ -72,7 +72,7 @@ export const hevc: EncoderModule = {
     );
   },
   videoArgs,
-  rawFormat: { format: 'hevc', extension: 'hevc' },
+  rawFormat: { format: 'hevc', extension: 'hevc', bitstreamFilter: 'hevc_mp4toannexb' },
   defaultPixelFormat: 'yuv420p',
   pixelFormatFor,
 };

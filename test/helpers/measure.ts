@@ -8,6 +8,14 @@ export async function frameTimes(file: string): Promise<number[]> {
   return t.map((x) => x - t[0]!);
 }
 
+/** Indexes (presentation order) of the keyframes of the first video stream. */
+export async function keyframes(file: string): Promise<number[]> {
+  const r = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file]);
+  const packets = r.stdout.split('\n').filter(Boolean).map((l) => ({ t: Number(l.split(',')[0]), key: l.split(',')[1]?.includes('K') ?? false }));
+  packets.sort((a, b) => a.t - b.t);
+  return packets.flatMap((p, i) => (p.key ? [i] : []));
+}
+
 export async function videoStream(file: string): Promise<{ codec_name: string; pix_fmt: string; width: number; height: number; profile?: string }> {
   const r = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_streams', '-of', 'json', file]);
   return (JSON.parse(r.stdout) as { streams: never[] }).streams[0]!;

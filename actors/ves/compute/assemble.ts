@@ -14,8 +14,8 @@ export interface AssembleInput {
   chunks: { path: string; durationSeconds: number }[];
   outPath: string;
   container: Container;
-  /** Muxer for container 'raw' (h264, hevc, ivf). */
-  rawFormat: string;
+  /** Muxer (h264, hevc, ivf) and Annex B bitstream filter for container 'raw'. */
+  raw: { format: string; bitstreamFilter?: string };
   /** Copy the audio of this source (recipe audio.mode 'copy'). */
   audioFrom?: string;
   workDir: string;
@@ -49,7 +49,7 @@ export async function assemble(input: AssembleInput, run: ToolRunner = runTool):
     ...audio,
     '-map', '0:v:0', ...(audio.length ? ['-map', '1:a?', '-c:a', 'copy'] : []),
     '-c:v', 'copy',
-    ...(input.container === 'raw' ? ['-f', input.rawFormat] : MUXER[input.container]),
+    ...(input.container === 'raw' ? [...(input.raw.bitstreamFilter ? ['-bsf:v', input.raw.bitstreamFilter] : []), '-f', input.raw.format] : MUXER[input.container]),
     '-y', tmp,
   ];
   try {

@@ -18,6 +18,8 @@ export interface SourceFrames {
   frameTimes: number[];
   /** End of the last frame (its time plus its duration). */
   endSeconds: number;
+  /** Indexes (presentation order) of the source's keyframes: a chunk starting on one needs no pre-roll decode. */
+  keyframes: number[];
 }
 
 function rational(s: string | undefined): { num: number; den: number } | null {
@@ -41,19 +43,19 @@ export async function readSourceFrames(path: string, signal?: AbortSignal, run: 
   const start = Number(j.format?.start_time ?? 0) || 0;
 
   // Packets in decode order; their pts sorted are the frames in presentation order.
-  const pts: number[] = [];
+  const packets: { t: number; key: boolean }[] = [];
   const durations: number[] = [];
   const r = await run(
     'ffprobe',
-    ['-v', 'error', '-select_streams', String(video.index), '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', ...inputArgs(path)],
+    ['-v', 'error', '-select_streams', String(video.index), '-show_entries', 'packet=pts_time,duration_time,flags', '-of', 'csv=p=0', ...inputArgs(path)],
     {
       signal,
       keepStdout: false,
       onStdoutLine: (line) => {
-        const [p, d] = line.split(',');
+        const [p, d, flags] = line.split(',');
         const t = Number(p);
         if (p !== undefined && p !== 'N/A' && Number.isFinite(t)) {
-          pts.push(t - start);
+          packets.push({ t: t - start, key: flags?.includes('K') ?? false });
           const dn = Number(d);
           if (Number.isFinite(dn)) durations.push(dn);
         }
@@ -61,8 +63,9 @@ export async function readSourceFrames(path: string, signal?: AbortSignal, run: 
     },
   );
   assertToolRan('ffprobe', r);
-  if (pts.length === 0) throw new VpipeError(ErrorCodes.BadRequest, 'the source video stream has no timestamped frames');
-  pts.sort((a, b) => a - b);
+  if (packets.length === 0) throw new VpipeError(ErrorCodes.BadRequest, 'the source video stream has no timestamped frames');
+  packets.sort((a, b) => a.t - b.t);
+  const pts = packets.map((x) => x.t);
   const rate = rational(video.r_frame_rate) ?? rational(video.avg_frame_rate) ?? { num: 25, den: 1 };
   const last = pts[pts.length - 1]!;
   const lastDuration = durations.length ? durations[durations.length - 1]! : rate.den / rate.num;
@@ -75,6 +78,7 @@ export async function readSourceFrames(path: string, signal?: AbortSignal, run: 
     hasAudio: (j.streams ?? []).some((s) => s.codec_type === 'audio'),
     frameTimes: pts,
     endSeconds: last + (lastDuration > 0 ? lastDuration : rate.den / rate.num),
+    keyframes: packets.flatMap((x, i) => (x.key ? [i] : [])),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * The splitter: plans frame-accurate chunks. Pure — frame times and scene
- * cuts in, chunk plans out. Each chunk is whole frames [start, end); the
+ * The splitter: plans frame-accurate chunks. Pure — frame times, scene cuts
+ * and source keyframes in, chunk plans out. Each chunk is whole frames [start, end); the
  * next chunk starts at the very next frame, so nothing is dropped or doubled.
  */
 import type { ChunkPlan, Chunking } from '../../../schemas/ves.js';
@@ -13,6 +13,12 @@ export interface SplitInput {
   chunking?: Chunking;
   /** Frame indexes of scene cuts (used when chunking.alignToSceneCuts). */
   sceneCuts?: number[];
+  /**
+   * Frame indexes of the source's keyframes. Without scene cuts to follow, a
+   * boundary moves to the source keyframe nearest the target inside the
+   * min–max window: the chunk's decoder then starts there with no pre-roll.
+   */
+  sourceKeyframes?: number[];
 }
 
 /** First frame index whose time is ≥ t, at most n. */
@@ -30,7 +36,7 @@ export function planChunks(input: SplitInput): ChunkPlan[] {
   const target = c.targetSeconds ?? DEFAULT_TARGET_SECONDS;
   const min = c.minSeconds ?? Math.min(target / 2, c.maxSeconds ?? Infinity);
   const max = Math.max(c.maxSeconds ?? target * 2, min);
-  const cuts = c.alignToSceneCuts ? [...(input.sceneCuts ?? [])].sort((a, b) => a - b) : [];
+  const cuts = [...((c.alignToSceneCuts ? input.sceneCuts : input.sourceKeyframes) ?? [])].sort((a, b) => a - b);
   const bounds: number[] = [0];
   if (c.enabled !== false) {
     let s = 0;

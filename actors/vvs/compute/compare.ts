@@ -117,6 +117,7 @@ const checkBitrate: Check = (e, m) => {
   const tolerance = want.tolerancePercent ?? DEFAULT_TOLERANCE_PERCENT;
   const offPercent = ((m.averageBitrateKbps - want.target) / want.target) * 100;
   if (Math.abs(offPercent) <= tolerance + EPSILON) return null;
+  if (want.allowUndershoot && offPercent < 0) return null;
   const fix = offPercent > 0 ? 'lower the bitrate target or raise the CRF' : 'raise the bitrate target or lower the CRF (simple content may undershoot)';
   return d(
     'averageBitrateKbps',
