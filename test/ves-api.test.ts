@@ -3,46 +3,34 @@
  * encodes in all four codecs validated by VVS over NATS, VFR and 10-bit
  * sources, chunked vs unchunked quality, and recipes that try to inject options.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceRequestError, VpipeClient } from '../runtime/client.js';
 import { runTool } from '../runtime/media-tools.js';
-import { startNode, type VpipeNode } from '../runtime/node.js';
+import { REPO_ROOT } from '../runtime/nats-server.js';
 import { topologyFromEnv } from '../runtime/topology.js';
 import type { EncodeResult } from '../schemas/ves.js';
 import type { ValidateResult } from '../schemas/vvs.js';
 import * as media from './helpers/media.js';
 import { frameTimes, keyframes, psnr, videoStream } from './helpers/measure.js';
-import { startTestServer, tempDir, type TestServer } from './helpers/nats.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
-let server: TestServer;
-let node: VpipeNode;
+let stack: TestStack;
 let client: VpipeClient;
 let root: string;
 let cfr: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  root = tempDir('ves-media');
-  cfr = await media.makeCfr(root);
-  node = await startNode({
-    natsUrl: server.url,
-    mediaRoot: root,
-    dataDir: tempDir('ves-data'),
-    roles: ['api', 'workflow', 'encoder'],
-    concurrency: 2,
-    encoderActors: 2,
-    topology: { ...topologyFromEnv({}), ackWaitMs: 5_000 },
+  stack = await startTestStack('ves', { concurrency: 2, encoderActors: 2, topology: { ...topologyFromEnv({}), ackWaitMs: 5_000 } }, async (dir) => {
+    cfr = await media.makeCfr(dir);
   });
-  client = await VpipeClient.connect(server.url);
+  ({ client, root } = stack);
 });
 
 afterAll(async () => {
-  await client?.close();
-  await node?.stop(1_000);
-  await server?.cleanup();
-  fs.rmSync(root, { recursive: true, force: true });
+  await stack?.cleanup();
 });
 
 async function encode(source: string, recipe: object, out: string, extra: object = {}): Promise<EncodeResult> {
@@ -155,6 +143,25 @@ describe('other recipe features', () => {
     expect(aligned).toContain(30);
     expect(aligned).not.toContain(20);
     expect(plain).toContain(20);
+  });
+});
+
+describe('vpipe encode (CLI)', () => {
+  it('submits, waits for the result event and prints the summary', async () => {
+    const out = path.join(root, 'cli-out.mp4');
+    const { stdout, code } = await new Promise<{ stdout: string; code: number | null }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/vpipe.js'), 'encode', cfr, '-o', out, '--codec', 'h264', '--crf', '26', '--preset', 'veryfast', '--chunk', '0.5'], {
+        env: { ...process.env, NATS_URL: stack.server.url },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let buf = '';
+      child.stdout.on('data', (d: Buffer) => (buf += d.toString()));
+      child.on('exit', (c) => resolve({ stdout: buf, code: c }));
+    });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/4 chunks/);
+    expect(stdout).toMatch(/validation\s+passed/);
+    expect(fs.statSync(out).size).toBeGreaterThan(0);
   });
 });
 

@@ -4,40 +4,33 @@
  * encoded before the low job's remaining chunks.
  */
 import { Kvm } from '@nats-io/kv';
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkResult } from '../actors/ves/messages.js';
 import { VpipeClient } from '../runtime/client.js';
 import { runTool } from '../runtime/media-tools.js';
-import { startNode, type VpipeNode } from '../runtime/node.js';
 import { KV_CHUNKS } from '../runtime/topology.js';
 import { decodeInternal } from '../runtime/wire.js';
 import * as media from './helpers/media.js';
-import { startTestServer, tempDir, type TestServer } from './helpers/nats.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 import { eventually } from './helpers/stack-process.js';
 
-let server: TestServer;
-let node: VpipeNode;
+let stack: TestStack;
 let client: VpipeClient;
 let root: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  root = tempDir('prio-media');
-  await media.makeCfr(root);
-  // 5 s at 320x240: ten 0.5 s chunks for the low job.
-  const r = await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=5', '-c:v', 'libx264', '-preset', 'ultrafast', path.join(root, 'five.mp4')]);
-  expect(r.code).toBe(0);
-  node = await startNode({ natsUrl: server.url, mediaRoot: root, dataDir: tempDir('prio-data'), roles: ['api', 'workflow', 'encoder'], concurrency: 2, encoderActors: 1 });
-  client = await VpipeClient.connect(server.url);
+  stack = await startTestStack('prio', { concurrency: 2, encoderActors: 1 }, async (dir) => {
+    await media.makeCfr(dir);
+    // 5 s at 320x240: ten 0.5 s chunks for the low job.
+    const r = await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=5', '-c:v', 'libx264', '-preset', 'ultrafast', path.join(dir, 'five.mp4')]);
+    expect(r.code).toBe(0);
+  });
+  ({ client, root } = stack);
 });
 
 afterAll(async () => {
-  await client?.close();
-  await node?.stop(1_000);
-  await server?.cleanup();
-  fs.rmSync(root, { recursive: true, force: true });
+  await stack?.cleanup();
 });
 
 describe('priority classes', () => {

@@ -4,8 +4,8 @@
  * the encode and record steps.
  */
 import { assign, fromPromise, setup } from 'xstate';
+import { notProvided, stepError } from '../../runtime/machine-kit.js';
 import type { ErrorBody } from '../../schemas/api.js';
-import { VpipeError } from '../../runtime/errors.js';
 import type { ChunkResult, ChunkWorkItem } from './messages.js';
 import type { ChunkEncodeOutput } from './compute/encode-chunk.js';
 
@@ -16,10 +16,6 @@ export interface ChunkContext {
   error: (ErrorBody & { retryable?: boolean }) | null;
 }
 
-const notProvided = (name: string) => async (): Promise<never> => {
-  throw new Error(`step ${name} not provided`);
-};
-
 export const chunkMachine = setup({
   types: {
     input: {} as { item: ChunkWorkItem; startedAt: number },
@@ -27,7 +23,7 @@ export const chunkMachine = setup({
     output: {} as { ok: true; encoded: ChunkEncodeOutput } | { ok: false; error: ErrorBody },
   },
   actions: {
-    recordError: assign({ error: ({ event }) => VpipeError.from((event as { error?: unknown }).error).toBody() }),
+    recordError: assign({ error: ({ event }) => stepError(event) }),
   },
   actors: {
     encode: fromPromise<ChunkEncodeOutput, ChunkWorkItem>(notProvided('encode')),

@@ -6,10 +6,10 @@
  * notifier. Pure declaration: `steps.ts` provides the steps.
  */
 import { assign, fromPromise, setup } from 'xstate';
+import { notProvided, stepError } from '../../runtime/machine-kit.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { ChunkPlan, Container, EncodeResult, Recipe } from '../../schemas/ves.js';
 import type { ValidateResult } from '../../schemas/vvs.js';
-import { VpipeError } from '../../runtime/errors.js';
 import type { JobOutput } from '../../runtime/service-definition.js';
 import type { ChunkResult } from './messages.js';
 
@@ -49,14 +49,10 @@ export interface VesContext {
   error: ErrorBody | null;
 }
 
-const notProvided = (name: string) => async (): Promise<never> => {
-  throw new Error(`step ${name} not provided`);
-};
-
 export const encodingMachine = setup({
   types: { input: {} as VesJobInput, context: {} as VesContext, output: {} as JobOutput },
   actions: {
-    recordError: assign({ error: ({ event }) => VpipeError.from((event as { error?: unknown }).error).toBody() }),
+    recordError: assign({ error: ({ event }) => stepError(event) }),
   },
   guards: {
     wantsValidation: ({ context }) => context.job.validate,

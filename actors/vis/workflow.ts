@@ -6,9 +6,9 @@
  * all work done so far.
  */
 import { assign, fromPromise, setup } from 'xstate';
+import { notProvided, stepError } from '../../runtime/machine-kit.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { InspectResult } from '../../schemas/vis.js';
-import { VpipeError } from '../../runtime/errors.js';
 import type { JobOutput } from '../../runtime/service-definition.js';
 import type { ProbeData, ScanData } from './compute/index.js';
 
@@ -28,10 +28,6 @@ export interface VisContext {
   error: ErrorBody | null;
 }
 
-const notProvided = (name: string) => async (): Promise<never> => {
-  throw new Error(`step ${name} not provided`);
-};
-
 export const inspectionMachine = setup({
   types: {
     input: {} as VisJobInput,
@@ -40,7 +36,7 @@ export const inspectionMachine = setup({
   },
   actions: {
     // A step's failure lands in context as a wire error body (snapshots must be plain data).
-    recordError: assign({ error: ({ event }) => VpipeError.from((event as { error?: unknown }).error).toBody() }),
+    recordError: assign({ error: ({ event }) => stepError(event) }),
   },
   actors: {
     probe: fromPromise<ProbeData, VisJobInput>(notProvided('probe')),

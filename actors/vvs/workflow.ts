@@ -5,9 +5,9 @@
  * context, so a job resumed after a crash never re-reads the file to compare.
  */
 import { assign, fromPromise, setup } from 'xstate';
+import { notProvided, stepError } from '../../runtime/machine-kit.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
-import { VpipeError } from '../../runtime/errors.js';
 import type { JobOutput } from '../../runtime/service-definition.js';
 import type { MeasureData } from './compute/index.js';
 
@@ -25,10 +25,6 @@ export interface VvsContext {
   error: ErrorBody | null;
 }
 
-const notProvided = (name: string) => async (): Promise<never> => {
-  throw new Error(`step ${name} not provided`);
-};
-
 export const validationMachine = setup({
   types: {
     input: {} as VvsJobInput,
@@ -37,7 +33,7 @@ export const validationMachine = setup({
   },
   actions: {
     // A step's failure lands in context as a wire error body (snapshots must be plain data).
-    recordError: assign({ error: ({ event }) => VpipeError.from((event as { error?: unknown }).error).toBody() }),
+    recordError: assign({ error: ({ event }) => stepError(event) }),
   },
   actors: {
     measure: fromPromise<MeasureData, VvsJobInput>(notProvided('measure')),
