@@ -5,7 +5,7 @@
  * from its last snapshot; steps must be idempotent because XState re-runs a
  * pending promise actor when it restores one.
  */
-import { createActor, type AnyActorRef, type Snapshot } from 'xstate';
+import { createActor, type Snapshot } from 'xstate';
 import { z } from 'zod';
 import { isFinal, type ErrorBody } from '../schemas/api.js';
 import { ErrorCodes, VpipeError } from './errors.js';
@@ -263,4 +263,3 @@ function cancelledError(): ErrorBody {
   return { code: ErrorCodes.Cancelled, message: 'cancelled by request' };
 }
 
-export type { AnyActorRef };

@@ -5,7 +5,7 @@
  */
 import { createInbox, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PRIORITIES, type Priority } from '../schemas/common.js';
-import { STREAM_WORK, workConsumer, workSubject } from './topology.js';
+import { STREAM_WORK, workConsumer } from './topology.js';
 import { parseAckSubject, WorkMessage } from './work-message.js';
 
 export interface PullerOptions {
@@ -95,4 +95,3 @@ export class PriorityPuller {
   }
 }
 
-export { workSubject };

@@ -4,6 +4,7 @@
  * writes into `dir` once (temporary name, then rename) and returns the path.
  */
 import { copyFile, open, rename, stat } from 'node:fs/promises';
+import { pseudoRandomBytes } from './media.js';
 import path from 'node:path';
 import { runTool } from '../../runtime/media-tools.js';
 
@@ -55,21 +56,6 @@ export function makeAv1(dir: string): Promise<string> {
   return encode(dir, 'av1.mkv', ['-c:v', 'libsvtav1', '-preset', '12', '-pix_fmt', 'yuv420p', '-f', 'matroska']);
 }
 
-/** Deterministic bytes (xorshift32), the same garbage on every run. */
-function garbage(n: number, seed: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
 /** The H.264 encode with 4 KiB from 40% in overwritten: the moov (at the end) survives, so it opens and probes but decodes with errors. */
 export async function makeCorruptH264(dir: string): Promise<string> {
   const target = path.join(dir, 'h264-corrupt.mp4');
@@ -79,7 +65,7 @@ export async function makeCorruptH264(dir: string): Promise<string> {
   const size = (await stat(tmp)).size;
   const fh = await open(tmp, 'r+');
   try {
-    await fh.write(garbage(4096, 42), 0, 4096, Math.floor(size * 0.4));
+    await fh.write(pseudoRandomBytes(4096, 42), 0, 4096, Math.floor(size * 0.4));
   } finally {
     await fh.close();
   }

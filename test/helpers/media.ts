@@ -65,7 +65,7 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Deterministic bytes (xorshift32): random-looking garbage that is the same on every run, so tests are stable. */
-function pseudoRandomBytes(n: number, seed: number): Buffer {
+export function pseudoRandomBytes(n: number, seed: number): Buffer {
   const out = Buffer.alloc(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
