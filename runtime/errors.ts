@@ -18,6 +18,7 @@ export const ErrorCodes = {
   ToolMissing: 'TOOL_MISSING',
   Cancelled: 'CANCELLED',
   ValidationFailed: 'VALIDATION_FAILED',
+  DeadLetter: 'DEAD_LETTER',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL',
 } as const;
@@ -37,6 +38,7 @@ const STATUS: Record<ErrorCode, number> = {
   TOOL_MISSING: 501,
   CANCELLED: 499,
   VALIDATION_FAILED: 422,
+  DEAD_LETTER: 500,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

@@ -251,6 +251,21 @@ export class JobRunner {
   }
 }
 
+/** Fails the job of a dead job work item (its deliveries ran out: the process running it kept dying) and publishes the result. Never throws. */
+export async function failDeadJob(ctx: RuntimeContext, service: string, data: Uint8Array, reason: string): Promise<void> {
+  try {
+    const { jobId } = decodeInternal(WorkItem, data);
+    const store = new JobStore(ctx.topology.jobs, service);
+    const v = await store.update(jobId, (r) =>
+      isFinal(r.state) ? null : { ...r, state: 'failed', step: undefined, snapshot: undefined, error: { code: ErrorCodes.DeadLetter, message: reason, retryable: false } },
+    );
+    await publishResult(ctx, store, v.record);
+    metrics.jobsFinished.inc({ service, state: v.record.state });
+  } catch (e) {
+    ctx.log.error({ err: e, service }, 'could not fail the job of a dead work item');
+  }
+}
+
 function stepName(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }

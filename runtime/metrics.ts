@@ -82,6 +82,12 @@ export const metrics = {
     labelNames: ['codec', 'outcome'] as const,
     registers: [registry],
   }),
+  deadLetters: new client.Counter({
+    name: 'vpipe_dead_letters_total',
+    help: 'Work items sent to the dead-letter stream',
+    labelNames: ['function'] as const,
+    registers: [registry],
+  }),
   toolRuns: new client.Counter({
     name: 'vpipe_tool_runs_total',
     help: 'ffmpeg/ffprobe runs by outcome',

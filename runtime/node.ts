@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ALL_SERVICES } from '../actors/index.js';
 import { startApi } from './api-layer.js';
-import { JobRunner } from './job-runner.js';
+import { ensureDeadLetterTopology, startDeadLetterKeeper } from '../supervisor/dead-letters.js';
+import { failDeadJob, JobRunner } from './job-runner.js';
 import { WorkWorker } from './work-worker.js';
 import { rootLogger, type Logger } from './logger.js';
 import { serveMetrics } from './metrics.js';
@@ -100,7 +101,14 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
   });
   const apis: Service[] = [];
   const runners: JobRunner[] = [];
+  let stopKeeper = async () => undefined as void;
   if (cfg.roles.includes('workflow')) {
+    await ensureDeadLetterTopology(ctx);
+    stopKeeper = startDeadLetterKeeper(ctx, (fn) => {
+      const owner = services.find((s) => s.id === fn || s.workFunctions?.includes(fn));
+      if (!owner) return undefined;
+      return (d) => (owner.id === fn ? failDeadJob(ctx, fn, d.data, d.reason) : owner.onDeadLetter?.(ctx, fn, d.data, d.reason) ?? Promise.resolve());
+    });
     for (const def of services) {
       const r = new JobRunner(ctx, def, { concurrency: cfg.concurrency ?? 2 });
       r.start();
@@ -134,7 +142,7 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
     async stop(graceMs = 10_000) {
       stopDepths();
       await Promise.all(apis.map((a) => a.stop()));
-      await Promise.all([...runners.map((r) => r.stop(graceMs)), ...workers.map((w) => w.stop(graceMs))]);
+      await Promise.all([...runners.map((r) => r.stop(graceMs)), ...workers.map((w) => w.stop(graceMs)), stopKeeper()]);
       await ctx.nc.drain().catch(() => undefined);
       await metrics?.close();
       await server?.stop();

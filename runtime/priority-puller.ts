@@ -14,6 +14,12 @@ export interface PullerOptions {
   /** Longest idle wait before polling again when no wake-up arrives. */
   idlePollMs?: number;
   stream?: string;
+  /** Durable consumer of a class (default `work_<fn>_<priority>`). */
+  consumerFor?: (p: Priority) => string;
+  /** Core subject whose messages wake an idle puller (default `vpipe.work.<fn>.*`). */
+  wakeSubject?: string;
+  /** Classes to pull, in order (default high, normal, low). */
+  priorities?: readonly Priority[];
 }
 
 /** Pure: the order to try classes in, given how many takes each class has waited through. */
@@ -28,25 +34,29 @@ export class PriorityPuller {
   private readonly bound: number;
   private readonly idlePollMs: number;
   private readonly stream: string;
+  private readonly consumerFor: (p: Priority) => string;
+  private readonly classes: readonly Priority[];
   private readonly waited: Record<Priority, number> = { high: 0, normal: 0, low: 0 };
   private wake: (() => void) | null = null;
   private readonly sub: Subscription;
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly fn: string,
+    fn: string,
     opts: PullerOptions = {},
   ) {
     this.bound = opts.starvationBound ?? 8;
     this.idlePollMs = opts.idlePollMs ?? 1_000;
     this.stream = opts.stream ?? STREAM_WORK;
+    this.consumerFor = opts.consumerFor ?? ((p) => workConsumer(fn, p));
+    this.classes = opts.priorities ?? PRIORITIES;
     // JetStream publishes are ordinary NATS messages too: a core subscription on the work subjects is a cheap wake-up bell.
-    this.sub = nc.subscribe(`vpipe.work.${fn}.*`, { callback: () => this.wake?.() });
+    this.sub = nc.subscribe(opts.wakeSubject ?? `vpipe.work.${fn}.*`, { callback: () => this.wake?.() });
   }
 
   /** One no-wait pull: a message, or null when the consumer has nothing ready. */
   private async pullOne(p: Priority): Promise<WorkMessage | null> {
-    const api = `$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${workConsumer(this.fn, p)}`;
+    const api = `$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumerFor(p)}`;
     const inbox = createInbox();
     const sub = this.nc.subscribe(inbox, { max: 1, timeout: 5_000 });
     this.nc.publish(api, new TextEncoder().encode(JSON.stringify({ batch: 1, no_wait: true })), { reply: inbox });
@@ -62,7 +72,7 @@ export class PriorityPuller {
   /** Next work message in priority order; null if `signal` aborts first. Throws only on connection errors. */
   async next(signal?: AbortSignal): Promise<{ msg: WorkMessage; priority: Priority } | null> {
     while (!signal?.aborted) {
-      for (const p of pullOrder(this.waited, this.bound)) {
+      for (const p of pullOrder(this.waited, this.bound).filter((q) => this.classes.includes(q))) {
         const msg = await this.pullOne(p).catch((e: unknown) => {
           if ((e as { name?: string }).name === 'TimeoutError') return null;
           throw e;

@@ -45,4 +45,6 @@ export interface ServiceDefinition<Req = unknown, Input = unknown> {
   workFunctions?: readonly string[];
   /** Compute actors a node with the `encoder` role runs for this service (one pool per function it can serve here). */
   workers?(ctx: RuntimeContext): Promise<{ fn: string; handler: WorkHandler }[]>;
+  /** Told when an item of one of `workFunctions` is dead-lettered, so the job it belongs to fails. Never throws. */
+  onDeadLetter?(ctx: RuntimeContext, fn: string, data: Uint8Array, reason: string): Promise<void>;
 }

@@ -5,6 +5,7 @@
  * again (term). A handler that throws gets a retry with backoff.
  */
 import type { Priority } from '../schemas/common.js';
+import { publishDeadLetter } from '../supervisor/dead-letters.js';
 import type { Logger } from './logger.js';
 import { PriorityPuller } from './priority-puller.js';
 import type { RuntimeContext } from './runtime-context.js';
@@ -90,7 +91,12 @@ export class WorkWorker {
         this.busy--;
       }
       if ('ack' in s) await msg.ack().catch((e: unknown) => log.warn({ err: e }, 'ack not confirmed; the item may be redelivered (handlers are idempotent)'));
-      else if ('term' in s) msg.term(s.term);
+      else if ('term' in s) {
+        await publishDeadLetter(this.ctx, { fn: this.fn, subject: msg.subject, data: msg.data, reason: s.term, deliveries: msg.info.deliveryCount }).catch((e: unknown) =>
+          log.error({ err: e }, 'could not dead-letter a terminated item'),
+        );
+        msg.term(s.term.slice(0, 200));
+      }
       else msg.nak(s.nakDelayMs);
     }
   }

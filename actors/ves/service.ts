@@ -8,7 +8,8 @@ import { resolveMedia, resolveOutput } from '../../runtime/media-root.js';
 import type { ServiceDefinition } from '../../runtime/service-definition.js';
 import { CODECS, EncodeRequest, type Container } from '../../schemas/ves.js';
 import { chunkHandler } from './chunk-worker.js';
-import { encodeFunction } from './messages.js';
+import { ChunkWorkItem, chunkKey, encodeFunction, type ChunkResult } from './messages.js';
+import { decodeInternal, encodePayload } from '../../runtime/wire.js';
 import { assembleOutput, awaitChunks, cleanUp, dispatch, plan, validateOutput } from './steps.js';
 import { encodingMachine, type VesJobInput } from './workflow.js';
 
@@ -65,6 +66,17 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
       else ctx.log.warn({ codec, reason: probe.reason }, 'encoder unavailable; this node takes no chunks for it');
     }
     return out;
+  },
+
+  /** A dead chunk is recorded as failed, so the job's reduce fails with the reason instead of waiting. */
+  async onDeadLetter(ctx, _fn, data, reason) {
+    try {
+      const item = decodeInternal(ChunkWorkItem, data);
+      const failed: ChunkResult = { index: item.chunk.index, ok: false, error: { code: ErrorCodes.DeadLetter, message: reason, retryable: false }, finishedAt: Date.now() };
+      await ctx.topology.chunks.put(chunkKey(item.jobId, item.chunk.index), encodePayload(failed, 'msgpack'));
+    } catch (e) {
+      ctx.log.error({ err: e }, 'could not record a dead chunk');
+    }
   },
 
   workflow(deps) {
