@@ -82,6 +82,30 @@ export const metrics = {
     labelNames: ['codec', 'outcome'] as const,
     registers: [registry],
   }),
+  actors: new client.Gauge({
+    name: 'vpipe_actors',
+    help: 'Compute actors on this node by state (busy, idle) and shape',
+    labelNames: ['role', 'function', 'state', 'shape'] as const,
+    registers: [registry],
+  }),
+  actorRestarts: new client.Counter({
+    name: 'vpipe_actor_restarts_total',
+    help: 'Compute actors restarted after a crash',
+    labelNames: ['role', 'function'] as const,
+    registers: [registry],
+  }),
+  actorEscalations: new client.Counter({
+    name: 'vpipe_actor_escalations_total',
+    help: 'Actor pools stopped because their restart intensity was exceeded',
+    labelNames: ['function'] as const,
+    registers: [registry],
+  }),
+  autoscalerDecisions: new client.Counter({
+    name: 'vpipe_autoscaler_decisions_total',
+    help: 'Autoscaler changes of an actor pool size',
+    labelNames: ['function', 'direction'] as const,
+    registers: [registry],
+  }),
   deadLetters: new client.Counter({
     name: 'vpipe_dead_letters_total',
     help: 'Work items sent to the dead-letter stream',

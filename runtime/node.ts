@@ -5,13 +5,12 @@
  */
 import type { Service } from '@nats-io/services';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ALL_SERVICES } from '../actors/index.js';
 import { startApi } from './api-layer.js';
 import { ensureDeadLetterTopology, startDeadLetterKeeper } from '../supervisor/dead-letters.js';
+import { nodeCapacity, Supervisor, type PoolSpec } from '../supervisor/supervisor.js';
 import { failDeadJob, JobRunner } from './job-runner.js';
-import { WorkWorker } from './work-worker.js';
 import { rootLogger, type Logger } from './logger.js';
 import { serveMetrics } from './metrics.js';
 import { monitorQueueDepths } from './queue-depth.js';
@@ -34,8 +33,13 @@ export interface NodeConfig {
   services?: ServiceDefinition[];
   /** Jobs each workflow runner runs at once. */
   concurrency?: number;
-  /** Compute actors per work function on an encoder node (VPIPE_ENCODER_ACTORS). */
+  /** A fixed number of compute actors per work function, autoscaling off (VPIPE_ENCODER_ACTORS). */
   encoderActors?: number;
+  /** Autoscaling bounds per pool (VPIPE_ENCODER_MIN, default 1; VPIPE_ENCODER_MAX, default 2 × cores). */
+  encoderMin?: number;
+  encoderMax?: number;
+  /** How long a queue must stay below the actor count before scaling down (VPIPE_SCALE_DOWN_COOLDOWN_MS, 10 s). */
+  scaleDownCooldownMs?: number;
   embedded?: { port?: number; monitorPort?: number };
   /** Stream/consumer settings; default from the environment (VPIPE_REPLICAS, VPIPE_ACK_WAIT_MS …). */
   topology?: TopologyOptions;
@@ -48,7 +52,8 @@ export interface VpipeNode {
   server: NatsServerHandle | null;
   metricsPort: number | null;
   runners: JobRunner[];
-  workers: WorkWorker[];
+  /** The encoder role's supervisor (null without that role). */
+  supervisor: Supervisor | null;
   /** Drains: stops taking requests and work, lets running jobs finish (graceMs), closes NATS, stops the embedded server. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -62,6 +67,9 @@ export function configFromEnv(env = process.env): Omit<NodeConfig, 'roles'> {
     metricsPort: env.VPIPE_METRICS_PORT === undefined ? 9464 : Number(env.VPIPE_METRICS_PORT),
     concurrency: env.VPIPE_CONCURRENCY ? Number(env.VPIPE_CONCURRENCY) : undefined,
     encoderActors: env.VPIPE_ENCODER_ACTORS ? Number(env.VPIPE_ENCODER_ACTORS) : undefined,
+    encoderMin: env.VPIPE_ENCODER_MIN ? Number(env.VPIPE_ENCODER_MIN) : undefined,
+    encoderMax: env.VPIPE_ENCODER_MAX ? Number(env.VPIPE_ENCODER_MAX) : undefined,
+    scaleDownCooldownMs: env.VPIPE_SCALE_DOWN_COOLDOWN_MS ? Number(env.VPIPE_SCALE_DOWN_COOLDOWN_MS) : undefined,
     embedded: {
       port: env.VPIPE_NATS_PORT ? Number(env.VPIPE_NATS_PORT) : undefined,
       monitorPort: env.VPIPE_NATS_MONITOR_PORT ? Number(env.VPIPE_NATS_MONITOR_PORT) : undefined,
@@ -115,17 +123,19 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
       runners.push(r);
     }
   }
-  const workers: WorkWorker[] = [];
+  let supervisor: Supervisor | null = null;
   if (cfg.roles.includes('encoder')) {
-    // Two at least: one ffmpeg alone leaves cores idle while it fills and drains its pipeline at chunk ends.
-    const actors = cfg.encoderActors ?? Math.max(2, Math.floor(os.availableParallelism() / 2));
+    const fixed = cfg.encoderActors;
+    const capacity = nodeCapacity();
+    const pools: PoolSpec[] = [];
     for (const def of services) {
       for (const w of (await def.workers?.(ctx)) ?? []) {
-        const worker = new WorkWorker(ctx, w.fn, w.handler, { concurrency: actors });
-        worker.start();
-        workers.push(worker);
+        // A fixed count (VPIPE_ENCODER_ACTORS) pins each pool and turns autoscaling off.
+        pools.push({ ...w, min: fixed ?? cfg.encoderMin ?? 1, max: fixed ?? cfg.encoderMax ?? capacity.cpus * 2 });
       }
     }
+    supervisor = new Supervisor(ctx, pools, { capacity: fixed ? { cpus: Infinity, memoryMb: Infinity } : capacity, cooldownMs: cfg.scaleDownCooldownMs });
+    supervisor.start();
   }
   if (cfg.roles.includes('api')) for (const def of services) apis.push(await startApi(ctx, def));
   const metrics = cfg.metricsPort === undefined ? null : await serveMetrics(cfg.metricsPort);
@@ -138,11 +148,11 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
     server,
     metricsPort: metrics?.port ?? null,
     runners,
-    workers,
+    supervisor,
     async stop(graceMs = 10_000) {
       stopDepths();
       await Promise.all(apis.map((a) => a.stop()));
-      await Promise.all([...runners.map((r) => r.stop(graceMs)), ...workers.map((w) => w.stop(graceMs)), stopKeeper()]);
+      await Promise.all([...runners.map((r) => r.stop(graceMs)), supervisor?.stop(graceMs), stopKeeper()]);
       await ctx.nc.drain().catch(() => undefined);
       await metrics?.close();
       await server?.stop();

@@ -2,12 +2,14 @@
  * Work-queue depth per consumer: `num_pending + num_ack_pending`, the signal
  * KEDA's NATS JetStream scaler reads and the supervisor will scale on.
  */
-import { PRIORITIES } from '../schemas/common.js';
+import { PRIORITIES, type Priority } from '../schemas/common.js';
 import { metrics } from './metrics.js';
 import type { RuntimeContext } from './runtime-context.js';
 import { STREAM_WORK, workConsumer } from './topology.js';
 
 export interface QueueDepth {
+  fn: string;
+  priority: Priority;
   consumer: string;
   pending: number;
   ackPending: number;
@@ -21,7 +23,7 @@ export async function readQueueDepths(ctx: RuntimeContext, functions: readonly s
       const consumer = workConsumer(fn, p);
       try {
         const info = await ctx.jsm.consumers.info(STREAM_WORK, consumer);
-        out.push({ consumer, pending: info.num_pending, ackPending: info.num_ack_pending });
+        out.push({ fn, priority: p, consumer, pending: info.num_pending, ackPending: info.num_ack_pending });
       } catch {
         /* not created yet, or the cluster is electing a leader: next round */
       }

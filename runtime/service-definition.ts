@@ -44,7 +44,7 @@ export interface ServiceDefinition<Req = unknown, Input = unknown> {
   /** Work queues beyond the service's own job queue (e.g. `encode.h264`): created with the topology. */
   workFunctions?: readonly string[];
   /** Compute actors a node with the `encoder` role runs for this service (one pool per function it can serve here). */
-  workers?(ctx: RuntimeContext): Promise<{ fn: string; handler: WorkHandler }[]>;
+  workers?(ctx: RuntimeContext): Promise<{ fn: string; handler: WorkHandler; shape: { name: string; cpus: number; memoryMb: number } }[]>;
   /** Told when an item of one of `workFunctions` is dead-lettered, so the job it belongs to fails. Never throws. */
   onDeadLetter?(ctx: RuntimeContext, fn: string, data: Uint8Array, reason: string): Promise<void>;
 }

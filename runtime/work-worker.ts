@@ -1,17 +1,26 @@
 /**
- * A pool of pullers for one work function (e.g. `encode.h264`): takes items
- * by priority, heartbeats them while the handler runs, and settles each one
- * by what the handler decides — ack, retry later (nak with delay) or never
- * again (term). A handler that throws gets a retry with backoff.
+ * A pool of actors for one work function (e.g. `encode.h264`): each takes
+ * items by priority, heartbeats them while the handler runs, and settles each
+ * one by what the handler decides — ack, retry later (nak with delay) or never
+ * again (dead-letter, then term). The pool's size can change at run time
+ * (the supervisor's lever); a retired actor finishes its current item first.
+ * A handler that throws (or reports a crash) is an actor crash: it restarts
+ * after an exponential backoff, and past the restart intensity the pool
+ * escalates — it stops and reports, as an OTP supervisor does.
  */
 import type { Priority } from '../schemas/common.js';
 import { publishDeadLetter } from '../supervisor/dead-letters.js';
+import { restartPolicy } from '../supervisor/autoscaler.js';
 import type { Logger } from './logger.js';
+import { metrics } from './metrics.js';
 import { PriorityPuller } from './priority-puller.js';
 import type { RuntimeContext } from './runtime-context.js';
 import type { WorkMessage } from './work-message.js';
 
-export type Settlement = { ack: true } | { nakDelayMs: number } | { term: string };
+export type Settlement = ({ ack: true } | { nakDelayMs: number } | { term: string }) & {
+  /** The actor crashed doing it (its tool died, say): counts against the restart intensity. */
+  crashed?: boolean;
+};
 
 export interface WorkContext {
   priority: Priority;
@@ -22,22 +31,57 @@ export interface WorkContext {
 
 export type WorkHandler = (msg: WorkMessage, wc: WorkContext) => Promise<Settlement>;
 
+export interface RestartIntensity {
+  maxRestarts: number;
+  periodMs: number;
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_INTENSITY: RestartIntensity = { maxRestarts: 5, periodMs: 60_000, baseBackoffMs: 200, maxBackoffMs: 10_000 };
+
 export interface WorkWorkerOptions {
   concurrency: number;
   /** Backoff for a handler that throws: base × 2^(delivery-1), capped at a minute. */
   retryBaseMs?: number;
+  intensity?: RestartIntensity;
+  /** Called once when the pool escalates (it has stopped all its actors). */
+  onEscalate?: (reason: string) => void;
 }
 
 export function retryBackoffMs(delivery: number, baseMs = 1_000): number {
   return Math.min(baseMs * 2 ** Math.max(0, delivery - 1), 60_000);
 }
 
+function either(a: AbortSignal, b: AbortSignal): AbortSignal {
+  const c = new AbortController();
+  const abort = () => c.abort();
+  if (a.aborted || b.aborted) abort();
+  a.addEventListener('abort', abort, { once: true });
+  b.addEventListener('abort', abort, { once: true });
+  return c.signal;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+interface Slot {
+  retire: AbortController;
+  done: Promise<void>;
+}
+
 export class WorkWorker {
   private readonly stopping = new AbortController();
   private readonly interrupt = new AbortController();
-  private loops: Promise<void>[] = [];
+  private readonly slots: Slot[] = [];
+  private readonly retiring = new Set<Promise<void>>();
   private puller: PriorityPuller | null = null;
   private busy = 0;
+  private restarts: number[] = [];
+  private escalatedReason: string | null = null;
 
   constructor(
     private readonly ctx: RuntimeContext,
@@ -48,7 +92,12 @@ export class WorkWorker {
 
   start(): void {
     this.puller = new PriorityPuller(this.ctx.nc, this.fn);
-    for (let i = 0; i < this.opts.concurrency; i++) this.loops.push(this.loop(i));
+    this.setConcurrency(this.opts.concurrency);
+  }
+
+  /** Actors now (not counting retiring ones still finishing an item). */
+  get actors(): number {
+    return this.slots.length;
   }
 
   /** Items being handled now. */
@@ -56,24 +105,62 @@ export class WorkWorker {
     return this.busy;
   }
 
+  get escalated(): string | null {
+    return this.escalatedReason;
+  }
+
+  /** Grows or shrinks the pool; shrinking retires the newest actors after their current item. */
+  setConcurrency(n: number): void {
+    const target = this.escalatedReason || this.stopping.signal.aborted ? 0 : Math.max(0, n);
+    while (this.slots.length < target) {
+      const retire = new AbortController();
+      const slot: Slot = { retire, done: Promise.resolve() };
+      slot.done = this.loop(this.slots.length, retire.signal);
+      this.slots.push(slot);
+    }
+    while (this.slots.length > target) {
+      const slot = this.slots.pop()!;
+      slot.retire.abort();
+      this.retiring.add(slot.done);
+      void slot.done.then(() => this.retiring.delete(slot.done));
+    }
+  }
+
   /** Stops taking work; running items are interrupted after graceMs and given back for redelivery. */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping.abort();
     const timer = setTimeout(() => this.interrupt.abort(), graceMs);
-    await Promise.all(this.loops);
+    await Promise.all([...this.slots.map((s) => s.done), ...this.retiring]);
     clearTimeout(timer);
     this.puller?.close();
   }
 
-  private async loop(slot: number): Promise<void> {
+  private crashed(log: Logger, why: string, signal: AbortSignal): Promise<void> {
+    metrics.actorRestarts.inc({ role: 'encoder', function: this.fn });
+    const r = restartPolicy(this.restarts, Date.now(), this.opts.intensity ?? DEFAULT_INTENSITY);
+    this.restarts = r.restarts;
+    if (r.escalate && !this.escalatedReason) {
+      this.escalatedReason = `${r.restarts.length} actor crashes within ${(this.opts.intensity ?? DEFAULT_INTENSITY).periodMs / 1000} s; last: ${why}`;
+      metrics.actorEscalations.inc({ function: this.fn });
+      log.error({ reason: this.escalatedReason }, 'restart intensity exceeded: pool stopped (escalated)');
+      this.setConcurrency(0);
+      this.opts.onEscalate?.(this.escalatedReason);
+      return Promise.resolve();
+    }
+    log.warn({ backoffMs: r.backoffMs, why }, 'actor crashed; restarting after backoff');
+    return sleep(r.backoffMs, signal);
+  }
+
+  private async loop(slot: number, retire: AbortSignal): Promise<void> {
     const log = this.ctx.log.child({ worker: this.fn, slot });
-    while (!this.stopping.signal.aborted) {
+    const signal = either(this.stopping.signal, retire);
+    while (!signal.aborted) {
       let taken;
       try {
-        taken = await this.puller!.next(this.stopping.signal);
+        taken = await this.puller!.next(signal);
       } catch (e) {
         log.warn({ err: e }, 'pull failed; retrying');
-        await new Promise((r) => setTimeout(r, 1_000));
+        await sleep(1_000, signal);
         continue;
       }
       if (!taken) break;
@@ -81,9 +168,12 @@ export class WorkWorker {
       this.busy++;
       const heartbeat = setInterval(() => msg.working(), Math.max(250, Math.floor(this.ctx.topology.options.ackWaitMs / 3)));
       let s: Settlement;
+      let crash: string | null = null;
       try {
         s = await this.handler(msg, { priority, signal: this.interrupt.signal, log });
+        if (s.crashed) crash = 'the handler reported a crash';
       } catch (e) {
+        crash = e instanceof Error ? e.message : String(e);
         log.warn({ err: e, delivery: msg.info.deliveryCount }, 'work item failed; it will be retried');
         s = { nakDelayMs: retryBackoffMs(msg.info.deliveryCount, this.opts.retryBaseMs) };
       } finally {
@@ -96,8 +186,8 @@ export class WorkWorker {
           log.error({ err: e }, 'could not dead-letter a terminated item'),
         );
         msg.term(s.term.slice(0, 200));
-      }
-      else msg.nak(s.nakDelayMs);
+      } else msg.nak(s.nakDelayMs);
+      if (crash) await this.crashed(log, crash, signal);
     }
   }
 }

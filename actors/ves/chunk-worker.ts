@@ -5,6 +5,7 @@
  * idempotent: a chunk already recorded as done is acked without encoding.
  */
 import type { KV } from '@nats-io/kv';
+import os from 'node:os';
 import { fromPromise } from 'xstate';
 import { encoderFor } from '../../encoders/index.js';
 import { withJsRetry } from '../../runtime/js-retry.js';
@@ -22,8 +23,8 @@ export async function readChunkResult(kv: KV, key: string): Promise<ChunkResult 
   return e && e.operation === 'PUT' && e.value.length ? decodeInternal(ChunkResult, e.value) : null;
 }
 
-/** Builds the handler for one node's encoder actors. */
-export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string): WorkHandler {
+/** Builds the handler for one node's encoder actors; an encode never gets more threads than the node has cores. */
+export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string, maxThreads = os.availableParallelism()): WorkHandler {
   return async (msg, wc) => {
     let item: ChunkWorkItem;
     try {
@@ -46,7 +47,9 @@ export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string):
     log.info({ frames: item.chunk.endFrame - item.chunk.startFrame, delivery: msg.info.deliveryCount }, 'chunk encode started');
     const machine = chunkMachine.provide({
       actors: {
-        encode: fromPromise(({ input, signal }) => encodeChunk(encoder, { sourcePath: input.sourcePath, chunk: input.chunk, spec: input.spec, outPath: input.outPath, signal })),
+        encode: fromPromise(({ input, signal }) =>
+          encodeChunk(encoder, { sourcePath: input.sourcePath, chunk: input.chunk, spec: { ...input.spec, threads: Math.max(1, Math.min(input.spec.threads, maxThreads)) }, outPath: input.outPath, signal }),
+        ),
         record: fromPromise(({ input }) => put(input).then(() => undefined)),
       },
     });
@@ -63,7 +66,8 @@ export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string):
     if (out.error.retryable && msg.info.deliveryCount < ctx.topology.options.maxDeliver) {
       metrics.chunks.inc({ codec: item.codec, outcome: 'retry' });
       log.warn({ error: out.error }, 'chunk failed; retrying later');
-      return { nakDelayMs: retryBackoffMs(msg.info.deliveryCount) };
+      // A retryable failure is the tool dying or running out of time or memory: an actor crash.
+      return { nakDelayMs: retryBackoffMs(msg.info.deliveryCount), crashed: true };
     }
     metrics.chunks.inc({ codec: item.codec, outcome: 'failed' });
     log.error({ error: out.error }, 'chunk failed for good');

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fromPromise } from 'xstate';
 import { encoderFor } from '../../encoders/index.js';
+import { shapeFor } from '../../encoders/shapes.js';
 import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
 import { resolveMedia, resolveOutput } from '../../runtime/media-root.js';
 import type { ServiceDefinition } from '../../runtime/service-definition.js';
@@ -62,7 +63,8 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
     const out = [];
     for (const codec of CODECS) {
       const probe = await encoderFor(codec).probe();
-      if (probe.available) out.push({ fn: encodeFunction(codec), handler: chunkHandler(ctx, ctx.topology.chunks, workerId) });
+      // An actor reserves the shape of a typical (720p) chunk of its codec; the supervisor packs the node with it.
+      if (probe.available) out.push({ fn: encodeFunction(codec), handler: chunkHandler(ctx, ctx.topology.chunks, workerId), shape: shapeFor(codec, 1280, 720) });
       else ctx.log.warn({ codec, reason: probe.reason }, 'encoder unavailable; this node takes no chunks for it');
     }
     return out;

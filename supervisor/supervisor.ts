@@ -1,0 +1,111 @@
+/**
+ * The per-node supervisor: owns the node's compute actor pools, scales them
+ * by queue depth (the signal KEDA reads: num_pending + num_ack_pending of
+ * each work consumer) within the node's capacity, and keeps restarted and
+ * escalated pools in view. Every decision is logged with its reason.
+ */
+import os from 'node:os';
+import { PRIORITIES, type Priority } from '../schemas/common.js';
+import { metrics } from '../runtime/metrics.js';
+import { readQueueDepths } from '../runtime/queue-depth.js';
+import type { RuntimeContext } from '../runtime/runtime-context.js';
+import { WorkWorker, type RestartIntensity, type WorkHandler } from '../runtime/work-worker.js';
+import { decide, DEFAULT_SCALER, type PoolState, type ScalerMemory, type Shape } from './autoscaler.js';
+
+export interface PoolSpec {
+  fn: string;
+  handler: WorkHandler;
+  /** What one actor of this pool reserves on the node. */
+  shape: Shape & { name: string };
+  min: number;
+  max: number;
+}
+
+export interface SupervisorOptions {
+  capacity?: Shape;
+  intervalMs?: number;
+  cooldownMs?: number;
+  intensity?: RestartIntensity;
+  /** The clock (a simulated one in tests of the decision; real here). */
+  now?: () => number;
+}
+
+/** Node capacity: detected, or VPIPE_NODE_CPUS / VPIPE_NODE_MEMORY_MB. */
+export function nodeCapacity(env = process.env): Shape {
+  return {
+    cpus: env.VPIPE_NODE_CPUS ? Number(env.VPIPE_NODE_CPUS) : os.availableParallelism(),
+    memoryMb: env.VPIPE_NODE_MEMORY_MB ? Number(env.VPIPE_NODE_MEMORY_MB) : Math.floor(os.totalmem() / 2 ** 20),
+  };
+}
+
+export class Supervisor {
+  private readonly pools = new Map<string, { spec: PoolSpec; worker: WorkWorker }>();
+  private memory: ScalerMemory = { belowSince: {} };
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> = Promise.resolve();
+  readonly capacity: Shape;
+
+  constructor(
+    private readonly ctx: RuntimeContext,
+    specs: PoolSpec[],
+    private readonly opts: SupervisorOptions = {},
+  ) {
+    this.capacity = opts.capacity ?? nodeCapacity();
+    for (const spec of specs) {
+      const worker = new WorkWorker(ctx, spec.fn, spec.handler, {
+        concurrency: 0,
+        intensity: opts.intensity,
+        onEscalate: (reason) => ctx.log.error({ function: spec.fn, reason }, 'supervisor: pool escalated and stopped'),
+      });
+      this.pools.set(spec.fn, { spec, worker });
+    }
+  }
+
+  start(): void {
+    for (const { worker, spec } of this.pools.values()) {
+      worker.start();
+      worker.setConcurrency(spec.min);
+    }
+    const loop = () => {
+      this.ticking = this.tick().catch((e: unknown) => this.ctx.log.warn({ err: e }, 'supervisor tick failed'));
+      void this.ticking.then(() => {
+        if (this.timer) this.timer = setTimeout(loop, this.opts.intervalMs ?? 1_000);
+      });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  /** One round: read depths, decide, apply. Exported for tests that step it by hand. */
+  async tick(): Promise<void> {
+    const depths = await readQueueDepths(this.ctx, [...this.pools.keys()]);
+    const states: PoolState[] = [];
+    for (const { spec, worker } of this.pools.values()) {
+      const depth = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
+      for (const d of depths) if (d.fn === spec.fn) depth[d.priority] = d.pending + d.ackPending;
+      states.push({ fn: spec.fn, depth, actors: worker.actors, shape: spec.shape, min: spec.min, max: spec.max, escalated: worker.escalated !== null });
+    }
+    const r = decide(states, this.capacity, this.opts.now?.() ?? Date.now(), this.memory, { ...DEFAULT_SCALER, cooldownMs: this.opts.cooldownMs ?? DEFAULT_SCALER.cooldownMs });
+    this.memory = r.memory;
+    for (const d of r.decisions) {
+      this.pools.get(d.fn)!.worker.setConcurrency(d.to);
+      metrics.autoscalerDecisions.inc({ function: d.fn, direction: d.to > d.from ? 'up' : 'down' });
+      this.ctx.log.info({ function: d.fn, from: d.from, to: d.to, reason: d.reason }, 'autoscaler decision');
+    }
+    for (const { spec, worker } of this.pools.values()) {
+      metrics.actors.set({ role: 'encoder', function: spec.fn, state: 'busy', shape: spec.shape.name }, worker.inFlight);
+      metrics.actors.set({ role: 'encoder', function: spec.fn, state: 'idle', shape: spec.shape.name }, Math.max(0, worker.actors - worker.inFlight));
+    }
+  }
+
+  /** Actors per pool now (for tests and status). */
+  actors(): Record<string, number> {
+    return Object.fromEntries([...this.pools].map(([fn, p]) => [fn, p.worker.actors]));
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.ticking;
+    await Promise.all([...this.pools.values()].map((p) => p.worker.stop(graceMs)));
+  }
+}
