@@ -1,0 +1,73 @@
+/**
+ * The supervisor against a real nats-server: a burst of work scales a pool
+ * up to its max within capacity and back to min after the cooldown; a pool
+ * whose actors keep crashing escalates and stops.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTopology, topologyFromEnv, workSubject } from '../runtime/topology.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
+import { eventually } from './helpers/stack-process.js';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack('sup', { roles: ['api'] });
+  const { nc, jsm } = stack.node.ctx;
+  await ensureTopology(nc, jsm, ['encode.test', 'encode.crash'], topologyFromEnv({}));
+});
+
+afterAll(async () => {
+  await stack?.cleanup();
+});
+
+const shape = { name: 'small', cpus: 1, memoryMb: 256 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('supervisor', () => {
+  it('scales a burst up to max within capacity, then back to min after the cooldown', async () => {
+    const ctx = stack.node.ctx;
+    let done = 0;
+    const sup = new Supervisor(ctx, [{ fn: 'encode.test', shape, min: 1, max: 6, handler: async () => (await sleep(150), done++, { ack: true }) }], {
+      capacity: { cpus: 4, memoryMb: 4096 },
+      intervalMs: 100,
+      cooldownMs: 1_000,
+    });
+    sup.start();
+    try {
+      expect(sup.actors()['encode.test']).toBe(1);
+      const t0 = Date.now();
+      for (let i = 0; i < 60; i++) await ctx.js.publish(workSubject('encode.test', 'normal'), new Uint8Array([i]));
+      // Max is 6, but the node has 4 CPUs and an actor reserves one.
+      await eventually(() => (sup.actors()['encode.test'] === 4 ? true : undefined), 5_000, 'four actors');
+      const scaledUp = Date.now() - t0;
+      expect(scaledUp).toBeLessThan(3_000);
+      await eventually(() => (done === 60 ? true : undefined), 30_000, 'all work done');
+      const drained = Date.now();
+      await eventually(() => (sup.actors()['encode.test'] === 1 ? true : undefined), 5_000, 'back to min');
+      expect(Date.now() - drained).toBeGreaterThanOrEqual(800); // not before the cooldown
+    } finally {
+      await sup.stop(500);
+    }
+  });
+
+  it('escalates a pool whose actors keep crashing, and stops it', async () => {
+    const ctx = stack.node.ctx;
+    let calls = 0;
+    const sup = new Supervisor(ctx, [{ fn: 'encode.crash', shape, min: 1, max: 1, handler: async () => { calls++; throw new Error('ffmpeg died'); } }], {
+      capacity: { cpus: 2, memoryMb: 2048 },
+      intervalMs: 100,
+      intensity: { maxRestarts: 2, periodMs: 10_000, baseBackoffMs: 10, maxBackoffMs: 50 },
+    });
+    sup.start();
+    try {
+      await ctx.js.publish(workSubject('encode.crash', 'normal'), new Uint8Array([1]));
+      await eventually(() => (sup.actors()['encode.crash'] === 0 ? true : undefined), 10_000, 'the pool to stop');
+      expect(calls).toBe(3); // two restarts allowed, the third crash escalates
+      await sleep(300);
+      expect(sup.actors()['encode.crash']).toBe(0); // the autoscaler keeps it stopped
+    } finally {
+      await sup.stop(200);
+    }
+  });
+});
