@@ -5,12 +5,16 @@
  * work a worker gives up on (term) is dead-lettered with its reason too.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTool } from '../runtime/media-tools.js';
+import { startNode } from '../runtime/node.js';
 import { topologyFromEnv, STREAM_WORK } from '../runtime/topology.js';
 import { WorkWorker } from '../runtime/work-worker.js';
 import { STREAM_DLQ } from '../supervisor/dead-letters.js';
 import * as media from './helpers/media.js';
+import { tempDir } from './helpers/nats.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { eventually } from './helpers/stack-process.js';
 
@@ -29,6 +33,19 @@ async function dlqMessages(fn: string) {
   const jsm = await jetstreamManager(stack.client.nc);
   const info = await jsm.streams.info(STREAM_DLQ, { subjects_filter: `vpipe.dlq.${fn}` });
   return info.state.subjects?.[`vpipe.dlq.${fn}`] ?? 0;
+}
+
+/** MJPEG in AVI with frames 20–29 zeroed: the index still lists them, but they cannot be decoded. */
+async function makePoison(dir: string): Promise<string> {
+  const file = path.join(dir, 'poison.avi');
+  const r = await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=2', '-c:v', 'mjpeg', '-q:v', '5', '-y', file]);
+  expect(r.code).toBe(0);
+  const pk = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pos,size', '-of', 'json', file]);
+  const packets = (JSON.parse(pk.stdout) as { packets: { pos: string; size: string }[] }).packets;
+  const fh = await fsp.open(file, 'r+');
+  for (const p of packets.slice(20, 30)) await fh.write(Buffer.alloc(Number(p.size)), 0, Number(p.size), Number(p.pos));
+  await fh.close();
+  return file;
 }
 
 describe('dead letters', () => {
@@ -52,6 +69,24 @@ describe('dead letters', () => {
       await eventually(async () => ((await jsm.streams.info(STREAM_WORK, { subjects_filter: 'vpipe.work.encode.>' })).state.messages === 0 ? true : undefined), 10_000, 'an empty encode queue');
     } finally {
       await crashing.stop(100);
+    }
+  });
+
+  it('a poison chunk (a source range that cannot be decoded) fails its job with a clear reason; other jobs are unaffected', async () => {
+    const poison = await makePoison(stack.root);
+    const encoders = await startNode({ natsUrl: stack.server.url, mediaRoot: stack.root, dataDir: tempDir('dlq-enc'), roles: ['encoder'], encoderActors: 1 });
+    try {
+      const before = await dlqMessages('encode.h264');
+      const recipe = { codec: 'h264', rateControl: { mode: 'crf', value: 23 }, chunking: { targetSeconds: 0.4, minSeconds: 0.2 } };
+      const bad = await stack.client.submit('vpipe.ves.encode', { source: { uri: poison }, output: { uri: path.join(stack.root, 'poison.mp4') }, recipe });
+      const good = await stack.client.submit('vpipe.ves.encode', { source: { uri: path.join(stack.root, 'cfr.mp4') }, output: { uri: path.join(stack.root, 'good.mp4') }, recipe });
+      const [badEv, goodEv] = await Promise.all([stack.client.waitForResult('ves', bad, { timeoutMs: 60_000 }), stack.client.waitForResult('ves', good, { timeoutMs: 60_000 })]);
+      expect(badEv.state).toBe('failed');
+      expect(badEv.error?.message).toMatch(/chunk 2 failed: chunk 2: frames 20–29 could not (all )?be decoded/);
+      expect(goodEv.state).toBe('succeeded');
+      expect(await dlqMessages('encode.h264')).toBe(before + 1);
+    } finally {
+      await encoders.stop(500);
     }
   });
 

@@ -35,6 +35,9 @@ export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPa
     ...inputArgs(input.sourcePath),
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-frames:v', String(frames),
+    // Also stop at the chunk's end time: if frames in the range cannot be decoded, ffmpeg must not
+    // fill the count with the next chunk's frames (the count check then catches the loss).
+    '-t', (input.chunk.startSeconds + input.chunk.durationSeconds - input.chunk.seekSeconds - 1e-4).toFixed(6),
     '-fps_mode', 'passthrough',
     ...encoder.videoArgs(input.spec),
     '-f', 'matroska', tmpPath,
@@ -64,11 +67,14 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
       },
     });
     assertToolRan('ffmpeg', r);
+    const range = `frames ${input.chunk.startFrame}–${input.chunk.endFrame - 1}`;
     if (r.code !== 0) {
-      throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: ffmpeg exited ${r.code}: ${r.stderr.trim().slice(-400)}`);
+      const undecodable = /Error while decoding|Invalid data found|No JPEG data|concealing|corrupt/i.test(r.stderr);
+      const tail = r.stderr.trim().split('\n').slice(-2).join(' | ').slice(-300);
+      throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: ${undecodable ? `${range} could not be decoded` : 'encoding failed'} (ffmpeg exited ${r.code}): ${tail}`);
     }
     if (frames !== expected) {
-      throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: encoded ${frames} frames, expected ${expected} (frames ${input.chunk.startFrame}–${input.chunk.endFrame - 1} could not all be decoded)`);
+      throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: encoded ${frames} frames, expected ${expected} (${range} could not all be decoded)`);
     }
     await fs.rename(tmp, input.outPath);
     const { size } = await fs.stat(input.outPath);
