@@ -1,10 +1,16 @@
-/** The runtime on a 3-node NATS cluster on loopback: replicated topology, a job end to end, and losing one server. */
+/** The runtime on a 3-node NATS cluster on loopback: replicated topology, jobs end to end, and losing one server mid-job. */
 import { jetstreamManager } from '@nats-io/jetstream';
 import fs from 'node:fs';
+import path from 'node:path';
+import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VpipeClient } from '../runtime/client.js';
 import { startNode, type VpipeNode } from '../runtime/node.js';
-import { STREAM_EVENTS, STREAM_WORK, topologyFromEnv } from '../runtime/topology.js';
+import { runTool } from '../runtime/media-tools.js';
+import { KV_CHUNKS, STREAM_EVENTS, STREAM_WORK, topologyFromEnv } from '../runtime/topology.js';
+import type { EncodeResult } from '../schemas/ves.js';
+import type { ValidateResult } from '../schemas/vvs.js';
+import { eventually } from './helpers/stack-process.js';
 import type { InspectResult } from '../schemas/vis.js';
 import * as media from './helpers/media.js';
 import { startTestCluster, tempDir } from './helpers/nats.js';
@@ -22,7 +28,8 @@ beforeAll(async () => {
     natsUrl: cluster.urls,
     mediaRoot: root,
     dataDir: tempDir('cluster-data'),
-    roles: ['api', 'workflow'],
+    roles: ['api', 'workflow', 'encoder'],
+    encoderActors: 1,
     topology: { ...topologyFromEnv({}), replicas: 3, ackWaitMs: 3_000 },
   });
   client = await VpipeClient.connect(cluster.urls);
@@ -56,8 +63,28 @@ describe('on a 3-node cluster', () => {
     expect((await inspectOnce()).video[0]!.frameCount).toBe(50);
   });
 
-  it('keeps working after one server is killed', async () => {
-    await cluster.servers[2]!.kill();
+  it('finishes an encode when one server is killed mid-job', async () => {
+    const src = path.join(root, 'eight.mp4');
+    const g = await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=25:d=8', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-y', src]);
+    expect(g.code).toBe(0);
+    const jobId = await client.submit('vpipe.ves.encode', {
+      source: { uri: src },
+      output: { uri: path.join(root, 'eight-out.mp4') },
+      recipe: { codec: 'h264', preset: 'medium', rateControl: { mode: 'crf', value: 23 }, chunking: { targetSeconds: 1 } },
+    });
+    const kv = await new Kvm(client.nc).open(KV_CHUNKS);
+    await eventually(async () => {
+      for await (const k of await kv.keys(`${jobId}.>`)) if (k) return true;
+      return undefined;
+    }, 60_000, 'a first chunk');
+    await cluster.servers[0]!.kill();
+    const ev = await client.waitForResult('ves', jobId, { timeoutMs: 120_000 });
+    expect(ev.state, JSON.stringify(ev.error)).toBe('succeeded');
+    expect((ev.result as EncodeResult).frames).toBe(200);
+    expect(((ev.result as EncodeResult).validation as ValidateResult).ok).toBe(true);
+  });
+
+  it('runs new jobs with one of three servers down', async () => {
     expect((await inspectOnce()).video[0]!.frameCount).toBe(50);
   });
 });
