@@ -7,6 +7,7 @@ import { jetstream, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstre
 import { connect, headers as natsHeaders, nuid, type NatsConnection } from '@nats-io/transport-node';
 import type { ErrorBody, JobEvent, JobStatus, ProgressEvent } from '../schemas/api.js';
 import { isNoResponders, isTransient, withJsRetry } from './js-retry.js';
+import { drainWithin } from './nats-close.js';
 import { STREAM_EVENTS, eventSubject } from './topology.js';
 import { contentHeaders, decodePayload, encodePayload, IDEMPOTENCY_HEADER, type Encoding } from './wire.js';
 
@@ -97,6 +98,6 @@ export class VpipeClient {
   }
 
   close(): Promise<void> {
-    return this.nc.drain();
+    return drainWithin(this.nc);
   }
 }

@@ -32,6 +32,10 @@ export interface RunnerOptions {
 interface Running {
   abort: AbortController;
   cancelled: boolean;
+  /** The delivery being worked on: replaced when the same job is redelivered to this process. */
+  msg: WorkMessage;
+  /** Another instance took the job over (our claim is gone): stop without settling the message. */
+  lost: boolean;
 }
 
 export class JobRunner {
@@ -40,7 +44,6 @@ export class JobRunner {
   private readonly running = new Map<string, Running>();
   private readonly stopping = new AbortController();
   private loops: Promise<void>[] = [];
-  private puller: PriorityPuller | null = null;
   private ctlSub: { unsubscribe(): void } | null = null;
 
   constructor(
@@ -53,7 +56,6 @@ export class JobRunner {
   }
 
   start(): void {
-    this.puller = new PriorityPuller(this.ctx.nc, this.def.id);
     this.ctlSub = this.ctx.nc.subscribe(cancelControlSubject(this.def.id), {
       callback: (_e, m) => {
         try {
@@ -81,15 +83,24 @@ export class JobRunner {
     }, graceMs);
     await all;
     clearTimeout(timer);
-    this.puller?.close();
     this.ctlSub?.unsubscribe();
   }
 
   private async loop(): Promise<void> {
+    // One puller per loop: a puller has one outstanding pull at a time.
+    const puller = new PriorityPuller(this.ctx.nc, this.def.id);
+    try {
+      await this.pullAndRun(puller);
+    } finally {
+      puller.close();
+    }
+  }
+
+  private async pullAndRun(puller: PriorityPuller): Promise<void> {
     while (!this.stopping.signal.aborted) {
       let taken;
       try {
-        taken = await this.puller!.next(this.stopping.signal);
+        taken = await puller.next(this.stopping.signal);
       } catch (e) {
         this.log.warn({ err: e }, 'pull failed; retrying');
         await new Promise((r) => setTimeout(r, 1_000));
@@ -127,6 +138,13 @@ export class JobRunner {
       return msg.ack();
     }
     if (cur.record.cancelRequested) return this.finish(msg, cur.record, 'cancelled', undefined, cancelledError());
+    const here = this.running.get(jobId);
+    if (here) {
+      // Redelivered to us while we still run it (heartbeats lost in a disconnect): keep running, settle the new delivery.
+      this.log.info({ jobId, delivery: msg.info.deliveryCount }, 'job redelivered while running here; continuing with the new delivery');
+      here.msg = msg;
+      return;
+    }
     await this.run(msg, cur);
   }
 
@@ -144,12 +162,17 @@ export class JobRunner {
     if (resumed) metrics.jobsResumed.inc({ service: this.def.id });
     log.info({ resumed, step: claimed.record.step, delivery: msg.info.deliveryCount }, resumed ? 'job resumed from snapshot' : 'job started');
 
-    const running: Running = { abort: new AbortController(), cancelled: false };
+    const running: Running = { abort: new AbortController(), cancelled: false, msg, lost: false };
     this.running.set(jobId, running);
     metrics.jobsInFlight.inc({ service: this.def.id });
-    const heartbeat = setInterval(() => msg.working(), Math.max(250, Math.floor(this.ctx.topology.options.ackWaitMs / 3)));
+    const heartbeat = setInterval(() => running.msg.working(), Math.max(250, Math.floor(this.ctx.topology.options.ackWaitMs / 3)));
     try {
       const out = await this.runActor(claimed.record, attempt, running, log);
+      msg = running.msg;
+      if (running.lost) {
+        log.warn('job taken over by another instance; this run stops without settling');
+        return;
+      }
       if (running.cancelled) return await this.finish(msg, claimed.record, 'cancelled', undefined, cancelledError());
       if (out === 'interrupted') {
         log.info('job interrupted by shutdown; it resumes from its snapshot on redelivery');
@@ -191,6 +214,7 @@ export class JobRunner {
       ...(record.snapshot !== undefined ? { snapshot: record.snapshot as Snapshot<unknown> } : {}),
     });
     let persisted: Promise<unknown> = Promise.resolve();
+    let persistFailure: unknown = null;
     let lastStep = stepName((actor.getSnapshot() as { value: unknown }).value);
     let stepStarted = Date.now();
 
@@ -199,10 +223,7 @@ export class JobRunner {
       const settle = (v: JobOutput | 'interrupted') => {
         if (settled) return;
         settled = true;
-        persisted.then(
-          () => resolve(v),
-          (e: unknown) => resolve({ ok: false, error: VpipeError.from(e).toBody() }),
-        );
+        void persisted.then(() => resolve(persistFailure && !running.lost ? { ok: false, error: VpipeError.from(persistFailure).toBody() } : v));
       };
       actor.subscribe({
         next: (snap) => {
@@ -214,12 +235,19 @@ export class JobRunner {
           lastStep = step;
           stepStarted = Date.now();
           const snapshot = actor.getPersistedSnapshot();
-          persisted = persisted.then(() =>
-            this.store.update(record.jobId, (r) => {
-              if (r.attempts !== attempt) throw new VpipeError(ErrorCodes.Unavailable, 'job taken over by another instance', { retryable: true });
-              return { ...r, step, snapshot };
-            }),
-          );
+          persisted = persisted
+            .then(() =>
+              this.store.update(record.jobId, (r) => {
+                if (r.attempts !== attempt) throw new VpipeError(ErrorCodes.Unavailable, 'job taken over by another instance', { retryable: true });
+                return { ...r, step, snapshot };
+              }),
+            )
+            .catch((e: unknown) => {
+              // Never an unhandled rejection: a lost claim stops this run; another failure ends it (retryable).
+              persistFailure ??= e;
+              if (VpipeError.from(e).message.includes('taken over')) running.lost = true;
+              running.abort.abort();
+            });
         },
         error: (e) => settle({ ok: false, error: VpipeError.from(e).toBody() }),
       });

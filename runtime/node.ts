@@ -13,6 +13,7 @@ import { nodeCapacity, Supervisor, type PoolSpec } from '../supervisor/superviso
 import { failDeadJob, JobRunner } from './job-runner.js';
 import { rootLogger, type Logger } from './logger.js';
 import { serveMetrics } from './metrics.js';
+import { drainWithin } from './nats-close.js';
 import { monitorQueueDepths } from './queue-depth.js';
 import { startNatsServer, REPO_ROOT, type NatsServerHandle } from './nats-server.js';
 import { createRuntimeContext, type RuntimeContext } from './runtime-context.js';
@@ -153,7 +154,7 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
       stopDepths();
       await Promise.all(apis.map((a) => a.stop()));
       await Promise.all([...runners.map((r) => r.stop(graceMs)), supervisor?.stop(graceMs), stopKeeper()]);
-      await ctx.nc.drain().catch(() => undefined);
+      await drainWithin(ctx.nc);
       await metrics?.close();
       await server?.stop();
     },

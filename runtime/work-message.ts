@@ -58,6 +58,13 @@ export class WorkMessage {
     await this.nc.request(this.reply, te.encode('+ACK'), { timeout: timeoutMs });
   }
 
+  /** Acks without waiting for the server: for idempotent work, where a lost ack only means a redelivery that is skipped. */
+  ackNoWait(): void {
+    if (this.done) return;
+    this.done = true;
+    this.nc.publish(this.reply, te.encode('+ACK'));
+  }
+
   /** Gives the message back for redelivery after `delayMs` (fire-and-forget; ack_wait covers a lost nak). */
   nak(delayMs = 0): void {
     if (this.done) return;

@@ -78,7 +78,6 @@ export class WorkWorker {
   private readonly interrupt = new AbortController();
   private readonly slots: Slot[] = [];
   private readonly retiring = new Set<Promise<void>>();
-  private puller: PriorityPuller | null = null;
   private busy = 0;
   private restarts: number[] = [];
   private escalatedReason: string | null = null;
@@ -91,7 +90,6 @@ export class WorkWorker {
   ) {}
 
   start(): void {
-    this.puller = new PriorityPuller(this.ctx.nc, this.fn);
     this.setConcurrency(this.opts.concurrency);
   }
 
@@ -132,7 +130,6 @@ export class WorkWorker {
     const timer = setTimeout(() => this.interrupt.abort(), graceMs);
     await Promise.all([...this.slots.map((s) => s.done), ...this.retiring]);
     clearTimeout(timer);
-    this.puller?.close();
   }
 
   private crashed(log: Logger, why: string, signal: AbortSignal): Promise<void> {
@@ -154,10 +151,20 @@ export class WorkWorker {
   private async loop(slot: number, retire: AbortSignal): Promise<void> {
     const log = this.ctx.log.child({ worker: this.fn, slot });
     const signal = either(this.stopping.signal, retire);
+    // Each actor has its own mailbox reader: one outstanding pull per puller.
+    const puller = new PriorityPuller(this.ctx.nc, this.fn);
+    try {
+      await this.run(log, signal, puller);
+    } finally {
+      puller.close();
+    }
+  }
+
+  private async run(log: Logger, signal: AbortSignal, puller: PriorityPuller): Promise<void> {
     while (!signal.aborted) {
       let taken;
       try {
-        taken = await this.puller!.next(signal);
+        taken = await puller.next(signal);
       } catch (e) {
         log.warn({ err: e }, 'pull failed; retrying');
         await sleep(1_000, signal);
@@ -180,7 +187,8 @@ export class WorkWorker {
         clearInterval(heartbeat);
         this.busy--;
       }
-      if ('ack' in s) await msg.ack().catch((e: unknown) => log.warn({ err: e }, 'ack not confirmed; the item may be redelivered (handlers are idempotent)'));
+      // Handlers are idempotent (a redelivered done item is skipped), so the ack need not be confirmed.
+      if ('ack' in s) msg.ackNoWait();
       else if ('term' in s) {
         await publishDeadLetter(this.ctx, { fn: this.fn, subject: msg.subject, data: msg.data, reason: s.term, deliveries: msg.info.deliveryCount }).catch((e: unknown) =>
           log.error({ err: e }, 'could not dead-letter a terminated item'),

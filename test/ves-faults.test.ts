@@ -35,7 +35,11 @@ beforeAll(async () => {
   client = await VpipeClient.connect(server.url);
 });
 
-afterEach(async () => {
+afterEach(async (context) => {
+  // A failed fault test is only debuggable with what the processes said.
+  if (context.task.result?.state === 'fail') {
+    for (const p of procs) process.stderr.write(`\n--- ${p.logFile} (tail)\n${p.log().split('\n').slice(-40).join('\n')}\n`);
+  }
   for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   await Promise.all(procs.map((p) => p.exited));
   procs = [];
@@ -91,7 +95,7 @@ async function expectSucceededOnce(jobId: string): Promise<EncodeResult> {
 
 const encodedLines = (p: StackProcess) => p.log().split('\n').filter((l) => l.includes('"msg":"chunk encoded"'));
 
-describe('faults during a VES job', () => {
+describe('faults during a VES job', { timeout: 150_000 }, () => {
   it('kill -9 of an encoder mid-chunk: the chunk is redelivered and the job succeeds', async () => {
     node('wf1', 'api,workflow');
     const enc1 = node('enc1', 'encoder');

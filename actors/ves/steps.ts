@@ -81,32 +81,59 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps): Promi
   }
 }
 
-/** The reduce: resolves when every chunk has a result; throws (not retryable) at the first failed chunk. */
+/** How long the reduce's KV watch may stay silent before it is re-created (it replays the current results). */
+const WATCH_RENEW_MS = 15_000;
+
+/**
+ * The reduce: resolves when every chunk has a result; throws (not retryable)
+ * at the first failed chunk. The KV watch is re-created after a reconnect
+ * and after a silence, since a watch can stall across a server restart;
+ * a new watch replays every result, so counting is by chunk index.
+ */
 export async function awaitChunks(job: VesJobInput, p: Plan, deps: StepDeps, signal: AbortSignal): Promise<Encoded> {
   const kv = deps.runtime.topology.chunks;
   const total = p.chunks.length;
   const results = new Map<number, ChunkResult>();
-  const watch = await withJsRetry(() => kv.watch({ key: `${deps.jobId}.>` }));
-  const onAbort = () => watch.stop();
-  signal.addEventListener('abort', onAbort, { once: true });
+  const hook: { renew: (() => void) | null } = { renew: null };
+  // nats.js's status iterator can be stopped (its type does not say so).
+  const statuses = deps.runtime.nc.status() as AsyncIterable<{ type: string }> & { stop?: () => void };
+  void (async () => {
+    for await (const st of statuses) if (st.type === 'reconnect') hook.renew?.();
+  })();
   try {
-    for await (const e of watch) {
-      if (e.operation !== 'PUT' || e.value.length === 0) continue;
-      const r = decodeInternal(ChunkResult, e.value);
-      if (!r.ok) {
-        throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${r.index} failed: ${r.error?.message ?? 'unknown error'}`, { details: [{ path: `chunks.${r.index}`, message: r.error?.code ?? 'failed' }] });
+    while (results.size < total) {
+      if (signal.aborted) throw new VpipeError(ErrorCodes.Cancelled, 'stopped while waiting for chunks');
+      const watch = await withJsRetry(() => kv.watch({ key: `${deps.jobId}.>` }));
+      let timer = setTimeout(() => watch.stop(), WATCH_RENEW_MS);
+      hook.renew = () => watch.stop();
+      const onAbort = () => watch.stop();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        for await (const e of watch) {
+          clearTimeout(timer);
+          timer = setTimeout(() => watch.stop(), WATCH_RENEW_MS);
+          if (e.operation !== 'PUT' || e.value.length === 0) continue;
+          const r = decodeInternal(ChunkResult, e.value);
+          if (!r.ok) {
+            throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${r.index} failed: ${r.error?.message ?? 'unknown error'}`, { details: [{ path: `chunks.${r.index}`, message: r.error?.code ?? 'failed' }] });
+          }
+          if (results.has(r.index)) continue;
+          results.set(r.index, r);
+          const frames = [...results.values()].reduce((sum, x) => sum + (x.frames ?? 0), 0);
+          const seconds = [...results.values()].reduce((sum, x) => sum + (x.encodeSeconds ?? 0), 0);
+          deps.progress('encoding', results.size / total, { chunksDone: results.size, chunksTotal: total, fps: seconds > 0 ? frames / seconds : undefined });
+          if (results.size === total) break;
+        }
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        hook.renew = null;
+        watch.stop();
       }
-      results.set(r.index, r);
-      const frames = [...results.values()].reduce((s, x) => s + (x.frames ?? 0), 0);
-      const seconds = [...results.values()].reduce((s, x) => s + (x.encodeSeconds ?? 0), 0);
-      deps.progress('encoding', results.size / total, { chunksDone: results.size, chunksTotal: total, fps: seconds > 0 ? frames / seconds : undefined });
-      if (results.size === total) break;
     }
   } finally {
-    signal.removeEventListener('abort', onAbort);
-    watch.stop();
+    statuses.stop?.();
   }
-  if (results.size !== total) throw new VpipeError(ErrorCodes.Cancelled, 'stopped while waiting for chunks');
   const list = [...results.values()].sort((a, b) => a.index - b.index);
   const start = Math.min(...list.map((r) => r.startedAt ?? Infinity));
   const end = Math.max(...list.map((r) => r.finishedAt ?? 0));
