@@ -75,11 +75,14 @@ export class VpipeClient {
   /** Waits for a job's result event (read from the stream, so it works even if the job ended before the call). Throws on timeout. */
   async waitForResult(service: string, jobId: string, opts: { timeoutMs?: number; onProgress?: (p: ProgressEvent) => void } = {}): Promise<JobEvent> {
     const subj = eventSubject(service, jobId);
-    const consumer = await withJsRetry(() =>
-      this.js.consumers.get(STREAM_EVENTS, {
-        filter_subjects: opts.onProgress ? [subj, `${subj}.progress`] : [subj],
-        deliver_policy: DeliverPolicy.All,
-      }),
+    // A failover can take a while under load: keep trying for as long as the caller waits.
+    const consumer = await withJsRetry(
+      () =>
+        this.js.consumers.get(STREAM_EVENTS, {
+          filter_subjects: opts.onProgress ? [subj, `${subj}.progress`] : [subj],
+          deliver_policy: DeliverPolicy.All,
+        }),
+      opts.timeoutMs ?? 120_000,
     );
     const messages = await consumer.consume();
     const timer = setTimeout(() => void messages.close(), opts.timeoutMs ?? 120_000);
