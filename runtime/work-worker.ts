@@ -53,13 +53,20 @@ export function retryBackoffMs(delivery: number, baseMs = 1_000): number {
   return Math.min(baseMs * 2 ** Math.max(0, delivery - 1), 60_000);
 }
 
-function either(a: AbortSignal, b: AbortSignal): AbortSignal {
+/** A signal aborted by either; `release` removes its listeners (actors come and go all day). */
+function either(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; release: () => void } {
   const c = new AbortController();
   const abort = () => c.abort();
   if (a.aborted || b.aborted) abort();
   a.addEventListener('abort', abort, { once: true });
   b.addEventListener('abort', abort, { once: true });
-  return c.signal;
+  return {
+    signal: c.signal,
+    release: () => {
+      a.removeEventListener('abort', abort);
+      b.removeEventListener('abort', abort);
+    },
+  };
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -150,13 +157,14 @@ export class WorkWorker {
 
   private async loop(slot: number, retire: AbortSignal): Promise<void> {
     const log = this.ctx.log.child({ worker: this.fn, slot });
-    const signal = either(this.stopping.signal, retire);
+    const { signal, release } = either(this.stopping.signal, retire);
     // Each actor has its own mailbox reader: one outstanding pull per puller.
     const puller = new PriorityPuller(this.ctx.nc, this.fn);
     try {
       await this.run(log, signal, puller);
     } finally {
       puller.close();
+      release();
     }
   }
 
