@@ -87,10 +87,13 @@ async function main() {
           if (lat.length === N) break;
         }
       })();
+      const cpu0 = process.cpuUsage();
       worker.start();
       await publishAll((i, d) => ctx.js.publish(workSubject('encode.noop', 'normal'), d, { msgID: `${jobId}.${i}` }));
       await reduced;
       const secs = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      process.stderr.write(`vpipe path: this process used ${((cpu.user + cpu.system) / 1e6).toFixed(2)} CPU s in ${secs.toFixed(2)} s\n`);
       watch.stop();
       await worker.stop(1_000);
       lat.sort((a, b) => a - b);
