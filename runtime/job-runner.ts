@@ -18,6 +18,7 @@ import type { JobOutput, ServiceDefinition } from './service-definition.js';
 import { cancelControlSubject } from './api-layer.js';
 import { decodeInternal } from './wire.js';
 import type { WorkMessage } from './work-message.js';
+import { retryBackoffMs } from './work-worker.js';
 
 const WorkItem = z.object({ jobId: z.string() });
 
@@ -109,14 +110,9 @@ export class JobRunner {
       if (!taken) break;
       await this.handle(taken.msg).catch((e: unknown) => {
         this.log.error({ err: e }, 'job handling failed; the message will be redelivered');
-        taken.msg.nak(this.backoffMs(taken.msg.info.deliveryCount));
+        taken.msg.nak(retryBackoffMs(taken.msg.info.deliveryCount, this.opts.retryBaseMs));
       });
     }
-  }
-
-  private backoffMs(delivery: number): number {
-    const base = this.opts.retryBaseMs ?? 1_000;
-    return Math.min(base * 2 ** Math.max(0, delivery - 1), 60_000);
   }
 
   private async handle(msg: WorkMessage): Promise<void> {
@@ -181,7 +177,7 @@ export class JobRunner {
       if (out.ok) return await this.finish(msg, claimed.record, 'succeeded', out.result);
       const retryable = out.error.retryable === true && msg.info.deliveryCount < this.ctx.topology.options.maxDeliver;
       if (retryable) {
-        const delay = this.backoffMs(msg.info.deliveryCount);
+        const delay = retryBackoffMs(msg.info.deliveryCount, this.opts.retryBaseMs);
         log.warn({ error: out.error, delayMs: delay }, 'retryable failure; job will be retried from its last snapshot');
         return msg.nak(delay);
       }

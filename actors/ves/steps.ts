@@ -19,6 +19,7 @@ import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
 import { detectSceneCuts, readSourceFrames } from './compute/source-frames.js';
 import { planChunks } from './compute/splitter.js';
 import { assemble } from './compute/assemble.js';
+import { readChunkResult } from './chunk-worker.js';
 import { ChunkResult, chunkKey, encodeFunction, type ChunkWorkItem } from './messages.js';
 import type { Encoded, Plan, VesJobInput } from './workflow.js';
 
@@ -65,8 +66,7 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps): Promi
   const kv = deps.runtime.topology.chunks;
   const subject = workSubject(encodeFunction(job.recipe.codec), job.priority);
   for (const chunk of p.chunks) {
-    const done = await withJsRetry(() => kv.get(chunkKey(deps.jobId, chunk.index)));
-    if (done && done.operation === 'PUT' && done.value.length && decodeInternal(ChunkResult, done.value).ok) continue;
+    if ((await readChunkResult(kv, chunkKey(deps.jobId, chunk.index)))?.ok) continue;
     const item: ChunkWorkItem = {
       jobId: deps.jobId,
       codec: job.recipe.codec,
