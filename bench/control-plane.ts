@@ -14,7 +14,7 @@ import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } 
 import { connect } from '@nats-io/transport-node';
 import { rootLogger } from '../runtime/logger.js';
 import { startNatsServer } from '../runtime/nats-server.js';
-import { createRuntimeContext } from '../runtime/runtime-context.js';
+import { createRuntimeContext, natsClientTuning } from '../runtime/runtime-context.js';
 import { topologyFromEnv, workSubject } from '../runtime/topology.js';
 import { WorkWorker } from '../runtime/work-worker.js';
 import { table, writeResult } from './lib.js';
@@ -44,7 +44,8 @@ async function main() {
   try {
     // Raw baseline: one work-queue stream, one pull consumer, consume + ack.
     {
-      const nc = await connect({ servers: server.url });
+      // Same client settings as vpipe's own connections, so the baseline is as fast as the client allows.
+      const nc = await connect({ servers: server.url, ...natsClientTuning() });
       const jsm = await jetstreamManager(nc);
       const js = jetstream(nc);
       await jsm.streams.add({ name: 'RAW', subjects: ['raw.>'], retention: RetentionPolicy.Workqueue, storage: StorageType.File });

@@ -8,6 +8,7 @@ import { connect, headers as natsHeaders, nuid, type NatsConnection } from '@nat
 import type { ErrorBody, JobEvent, JobStatus, ProgressEvent } from '../schemas/api.js';
 import { isNoResponders, isTransient, withJsRetry } from './js-retry.js';
 import { drainWithin } from './nats-close.js';
+import { natsClientTuning } from './runtime-context.js';
 import { STREAM_EVENTS, eventSubject } from './topology.js';
 import { contentHeaders, decodePayload, encodePayload, IDEMPOTENCY_HEADER, type Encoding } from './wire.js';
 
@@ -30,7 +31,7 @@ export class VpipeClient {
   }
 
   static async connect(servers: string, name = 'vpipe-client'): Promise<VpipeClient> {
-    return new VpipeClient(await connect({ servers: servers.split(','), name }));
+    return new VpipeClient(await connect({ servers: servers.split(','), name, ...natsClientTuning() }));
   }
 
   /** One request/reply. Resolves with the decoded body; throws ServiceRequestError on a service error reply. */

@@ -46,6 +46,7 @@ export class JobRunner {
   private readonly stopping = new AbortController();
   private loops: Promise<void>[] = [];
   private ctlSub: { unsubscribe(): void } | null = null;
+  private puller: PriorityPuller | null = null;
 
   constructor(
     private readonly ctx: RuntimeContext,
@@ -72,7 +73,10 @@ export class JobRunner {
       },
     });
     const n = this.opts.concurrency ?? 1;
-    for (let i = 0; i < n; i++) this.loops.push(this.loop());
+    // The loops share one puller: it pulls in batches of loops that are free.
+    const puller = new PriorityPuller(this.ctx.nc, this.def.id);
+    this.puller = puller;
+    for (let i = 0; i < n; i++) this.loops.push(this.pullAndRun(puller));
   }
 
   /** Stops taking work, lets running jobs finish for up to graceMs, then interrupts them (they resume elsewhere from their snapshot). */
@@ -84,18 +88,10 @@ export class JobRunner {
     }, graceMs);
     await all;
     clearTimeout(timer);
+    this.puller?.close();
     this.ctlSub?.unsubscribe();
   }
 
-  private async loop(): Promise<void> {
-    // One puller per loop: a puller has one outstanding pull at a time.
-    const puller = new PriorityPuller(this.ctx.nc, this.def.id);
-    try {
-      await this.pullAndRun(puller);
-    } finally {
-      puller.close();
-    }
-  }
 
   private async pullAndRun(puller: PriorityPuller): Promise<void> {
     while (!this.stopping.signal.aborted) {

@@ -2,6 +2,12 @@
  * Takes work from one durable pull consumer per priority class: `high` before
  * `normal` before `low`, with a bound that keeps lower classes from starving.
  * Works on nats-server 2.10 (no consumer priority groups needed).
+ *
+ * One puller serves a whole pool of actors: every actor waiting in `next()`
+ * is demand, and one pump turns demand into batched no-wait pulls (batch =
+ * actors waiting), so a message is only ever taken for an actor that is free
+ * to start it at once — nothing sits in a local buffer without heartbeats.
+ * A pool shares one wake-up subscription and one reply inbox.
  */
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PRIORITIES, type Priority } from '../schemas/common.js';
@@ -20,11 +26,14 @@ export interface PullerOptions {
   wakeSubject?: string;
   /** Classes to pull, in order (default high, normal, low). */
   priorities?: readonly Priority[];
+  /** Largest batch one pull asks for (the server caps a pull at 256 by default). */
+  maxBatch?: number;
 }
 
-// no_wait alone is not enough: a request that arrives while another one is taking the last message
-// can be held by the server until the next message comes. The short expiry bounds that (408).
-const NO_WAIT_ONE = new TextEncoder().encode(JSON.stringify({ batch: 1, no_wait: true, expires: 100_000_000 }));
+export interface Taken {
+  msg: WorkMessage;
+  priority: Priority;
+}
 
 /** Pure: the order to try classes in, given how many takes each class has waited through. */
 export function pullOrder(waited: Record<Priority, number>, bound: number): Priority[] {
@@ -34,21 +43,41 @@ export function pullOrder(waited: Record<Priority, number>, bound: number): Prio
   return [...PRIORITIES];
 }
 
+// no_wait alone is not enough: while earlier deliveries are unacked the server holds a no-wait
+// request until something arrives; the short expiry bounds that (408). A partly filled batch
+// ends at once with a 408; a filled one ends with its last message.
+const PULL_EXPIRES_NS = 100_000_000;
+const PULL_REPLY_TIMEOUT_MS = 5_000;
+const NAK = new TextEncoder().encode('-NAK');
+const te = new TextEncoder();
+
+interface Waiter {
+  resolve: (t: Taken | null) => void;
+  reject: (e: unknown) => void;
+  signal?: AbortSignal;
+  onAbort: () => void;
+}
+
 export class PriorityPuller {
   private readonly bound: number;
   private readonly idlePollMs: number;
+  private readonly maxBatch: number;
   private readonly stream: string;
   private readonly consumerFor: (p: Priority) => string;
   private readonly classes: readonly Priority[];
   private readonly waited: Record<Priority, number> = { high: 0, normal: 0, low: 0 };
-  private wake: (() => void) | null = null;
   /** When each class was last found empty, and when a publish to it was last seen (from the wake-up subscription). */
   private readonly emptyAt: Record<Priority, number> = { high: -Infinity, normal: -Infinity, low: -Infinity };
   private readonly publishedAt: Record<Priority, number> = { high: -Infinity, normal: -Infinity, low: -Infinity };
+  private readonly waiters: Waiter[] = [];
   private readonly sub: Subscription;
-  private readonly inbox = createInbox();
-  private readonly inboxSub: Subscription;
+  private inbox = createInbox();
+  private inboxSub: Subscription;
+  /** The pull in flight: its reply handler. */
   private pending: ((m: Msg) => void) | null = null;
+  private wake: (() => void) | null = null;
+  private pumping = false;
+  private closed = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -57,11 +86,12 @@ export class PriorityPuller {
   ) {
     this.bound = opts.starvationBound ?? 8;
     this.idlePollMs = opts.idlePollMs ?? 1_000;
+    this.maxBatch = Math.max(1, Math.min(256, opts.maxBatch ?? 256));
     this.stream = opts.stream ?? STREAM_WORK;
     this.consumerFor = opts.consumerFor ?? ((p) => workConsumer(fn, p));
     this.classes = opts.priorities ?? PRIORITIES;
+    this.inboxSub = this.subscribeInbox();
     // JetStream publishes are ordinary NATS messages too: a core subscription on the work subjects is a cheap wake-up bell.
-    this.inboxSub = nc.subscribe(this.inbox, { callback: (_e, m) => this.onReply(m) });
     this.sub = nc.subscribe(opts.wakeSubject ?? `vpipe.work.${fn}.*`, {
       callback: (_e, m) => {
         const p = m.subject.slice(m.subject.lastIndexOf('.') + 1) as Priority;
@@ -71,76 +101,159 @@ export class PriorityPuller {
     });
   }
 
+  /** Actors waiting for work now. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   /**
-   * One no-wait pull: a message, or null when the consumer has nothing ready.
-   * Replies come to this puller's own inbox subscription (JetStream delivers
-   * a pulled message under its stream subject, so the connection's shared
-   * request inbox cannot route it); one pull is outstanding at a time.
+   * Next work message in priority order for one caller; any number of callers
+   * may wait at once. Null if `signal` aborts (or the puller closes) first.
+   * Rejects only on connection errors.
    */
-  private async pullOne(p: Priority): Promise<WorkMessage | null> {
-    const api = `$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumerFor(p)}`;
-    const reply = new Promise<Msg | null>((resolve) => {
-      const t = setTimeout(() => {
-        this.pending = null;
-        resolve(null);
-      }, 5_000);
-      this.pending = (m) => {
-        clearTimeout(t);
-        this.pending = null;
-        resolve(m);
+  next(signal?: AbortSignal): Promise<Taken | null> {
+    if (signal?.aborted || this.closed) return Promise.resolve(null);
+    return new Promise<Taken | null>((resolve, reject) => {
+      const w: Waiter = {
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const i = this.waiters.indexOf(w);
+          if (i >= 0) this.waiters.splice(i, 1);
+          resolve(null);
+        },
       };
+      signal?.addEventListener('abort', w.onAbort, { once: true });
+      this.waiters.push(w);
+      this.wake?.();
+      void this.pump();
     });
-    this.nc.publish(api, NO_WAIT_ONE, { reply: this.inbox });
-    const m = await reply;
-    // 404 No Messages / 408 Request Timeout arrive as header-only status messages.
-    if (!m || !m.reply || m.headers?.code) return null;
-    const info = parseAckSubject(m.reply);
-    return info ? new WorkMessage(this.nc, m, info) : null;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+    for (const w of this.waiters.splice(0)) this.settle(w, null);
+    this.sub.unsubscribe();
+    this.inboxSub.unsubscribe();
+  }
+
+  private settle(w: Waiter, t: Taken | null): void {
+    w.signal?.removeEventListener('abort', w.onAbort);
+    w.resolve(t);
+  }
+
+  /** Replies come to this puller's own inbox subscription: JetStream delivers a pulled message under its stream subject, so the connection's shared request inbox cannot route it. */
+  private subscribeInbox(): Subscription {
+    return this.nc.subscribe(this.inbox, { callback: (_e, m) => this.onReply(m) });
   }
 
   /** A reply with no pull waiting (a late one after a time-out): a real message is given back at once. */
   private onReply(m: Msg): void {
     if (this.pending) return this.pending(m);
-    if (m.reply && !m.headers?.code) this.nc.publish(m.reply, new TextEncoder().encode('-NAK'));
+    if (m.reply && !m.headers?.code) this.nc.publish(m.reply, NAK);
   }
 
-  /** Next work message in priority order; null if `signal` aborts first. Throws only on connection errors. */
-  async next(signal?: AbortSignal): Promise<{ msg: WorkMessage; priority: Priority } | null> {
-    while (!signal?.aborted) {
+  /** One no-wait pull of up to `n` messages of class `p`; fewer (or none) when the consumer has fewer ready. */
+  private pullBatch(p: Priority, n: number): Promise<WorkMessage[]> {
+    const api = `$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumerFor(p)}`;
+    return new Promise<WorkMessage[]>((resolve, reject) => {
+      const got: WorkMessage[] = [];
+      const finish = () => {
+        clearTimeout(timer);
+        this.pending = null;
+        resolve(got);
+      };
+      const timer = setTimeout(() => {
+        // No answer at all (a disconnect): replies of this pull that still come would be mistaken for the next
+        // pull's, so the next pull gets a fresh inbox; late messages on the old one are given back.
+        const old = this.inboxSub;
+        finish();
+        if (this.closed || this.nc.isClosed()) return;
+        this.inbox = createInbox();
+        this.inboxSub = this.subscribeInbox();
+        setTimeout(() => old.unsubscribe(), PULL_REPLY_TIMEOUT_MS).unref?.();
+      }, PULL_REPLY_TIMEOUT_MS);
+      this.pending = (m) => {
+        // 404 No Messages / 408 Request Timeout / 409 arrive as header-only status messages and end the pull.
+        if (!m.reply || m.headers?.code) return finish();
+        const info = parseAckSubject(m.reply);
+        if (info) got.push(new WorkMessage(this.nc, m, info));
+        if (got.length >= n) finish();
+      };
+      try {
+        this.nc.publish(api, te.encode(JSON.stringify({ batch: n, no_wait: true, expires: PULL_EXPIRES_NS })), { reply: this.inbox });
+      } catch (e) {
+        clearTimeout(timer);
+        this.pending = null;
+        reject(e);
+      }
+    });
+  }
+
+  /** Turns waiting callers into pulls until none is left waiting. One pump runs at a time. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.waiters.length > 0 && !this.closed) {
+        if (!(await this.round())) await this.idle();
+      }
+    } catch (e) {
+      for (const w of this.waiters.splice(0)) {
+        w.signal?.removeEventListener('abort', w.onAbort);
+        w.reject(e);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** One pass over the classes in priority order; true if it took anything. */
+  private async round(): Promise<boolean> {
+    const order = pullOrder(this.waited, this.bound).filter((q) => this.classes.includes(q));
+    const natural = PRIORITIES.filter((q) => this.classes.includes(q));
+    for (const [i, p] of order.entries()) {
+      if (this.waiters.length === 0) return true;
+      // Skip a class found empty with nothing published to it since, unless the finding is stale
+      // (a nak'd item comes back without a publish): saves a round trip per take.
       const now = Date.now();
-      for (const p of pullOrder(this.waited, this.bound).filter((q) => this.classes.includes(q))) {
-        // Skip a class found empty with nothing published to it since, unless the finding is stale
-        // (a nak'd item comes back without a publish): saves a round trip per take.
-        if (this.emptyAt[p] > this.publishedAt[p] && now - this.emptyAt[p] < this.idlePollMs) continue;
-        const msg = await this.pullOne(p);
-        if (msg) {
-          this.emptyAt[p] = -Infinity;
-          this.waited[p] = 0;
-          for (const q of PRIORITIES) if (q !== p) this.waited[q]++;
-          return { msg, priority: p };
-        }
+      if (this.emptyAt[p] > this.publishedAt[p] && now - this.emptyAt[p] < this.idlePollMs) continue;
+      // A starved class moved to the front gets one take, not a whole batch.
+      const want = i === 0 && p !== natural[0] ? 1 : Math.min(this.maxBatch, this.waiters.length);
+      const msgs = await this.pullBatch(p, want);
+      for (const msg of msgs) this.handOut(msg, p);
+      if (msgs.length < want) {
         this.waited[p] = 0; // confirmed empty: nothing of this class is waiting
         this.emptyAt[p] = Date.now();
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, this.idlePollMs);
-        const onAbort = () => done();
-        signal?.addEventListener('abort', onAbort, { once: true });
-        function done() {
-          clearTimeout(t);
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        }
-        this.wake = done;
-      });
-      this.wake = null;
+      } else this.emptyAt[p] = -Infinity;
+      // Took something: start again from the top, so a higher class published meanwhile goes first.
+      if (msgs.length > 0) return true;
     }
-    return null;
+    return false;
   }
 
-  close(): void {
-    this.sub.unsubscribe();
-    this.inboxSub.unsubscribe();
+  private handOut(msg: WorkMessage, p: Priority): void {
+    const w = this.waiters.shift();
+    // The caller left while the pull was in flight (it retired or the pool stopped): give the item back.
+    if (!w) return msg.nak();
+    this.waited[p] = 0;
+    for (const q of PRIORITIES) if (q !== p) this.waited[q]++;
+    this.settle(w, { msg, priority: p });
+  }
+
+  /** Waits for a wake-up (a publish, a new caller, close) or the idle poll. */
+  private idle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, this.idlePollMs);
+      const self = this;
+      function done() {
+        clearTimeout(t);
+        if (self.wake === done) self.wake = null;
+        resolve();
+      }
+      this.wake = done;
+    });
   }
 }
-

@@ -22,6 +22,17 @@ export interface ConnectOptions {
   topology?: TopologyOptions;
 }
 
+/**
+ * Client settings every vpipe connection uses. nats.js captures a stack trace
+ * on every request so that a time-out can say where it was asked; at
+ * thousands of requests per second that capture was a third of the process's
+ * CPU (bench:control). Off by default; `VPIPE_NATS_ASYNC_TRACES=1` brings the
+ * traces back when debugging time-outs.
+ */
+export function natsClientTuning(env: NodeJS.ProcessEnv = process.env): { noAsyncTraces: boolean } {
+  return { noAsyncTraces: env.VPIPE_NATS_ASYNC_TRACES !== '1' };
+}
+
 /** Connects (reconnecting forever, as a long-running service should) and ensures the topology. */
 export async function createRuntimeContext(o: ConnectOptions): Promise<RuntimeContext> {
   const nc = await connect({
@@ -30,6 +41,7 @@ export async function createRuntimeContext(o: ConnectOptions): Promise<RuntimeCo
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     pingInterval: 10_000,
+    ...natsClientTuning(),
   });
   void (async () => {
     for await (const s of nc.status()) {

@@ -87,6 +87,8 @@ export class WorkWorker {
   private readonly retiring = new Set<Promise<void>>();
   private busy = 0;
   private restarts: number[] = [];
+  /** The pool's one mailbox reader: every idle actor waits on it, and it pulls in batches of idle actors. */
+  private puller: PriorityPuller | null = null;
   private escalatedReason: string | null = null;
 
   constructor(
@@ -97,6 +99,7 @@ export class WorkWorker {
   ) {}
 
   start(): void {
+    this.puller ??= new PriorityPuller(this.ctx.nc, this.fn);
     this.setConcurrency(this.opts.concurrency);
   }
 
@@ -137,6 +140,8 @@ export class WorkWorker {
     const timer = setTimeout(() => this.interrupt.abort(), graceMs);
     await Promise.all([...this.slots.map((s) => s.done), ...this.retiring]);
     clearTimeout(timer);
+    this.puller?.close();
+    this.puller = null;
   }
 
   private crashed(log: Logger, why: string, signal: AbortSignal): Promise<void> {
@@ -158,12 +163,9 @@ export class WorkWorker {
   private async loop(slot: number, retire: AbortSignal): Promise<void> {
     const log = this.ctx.log.child({ worker: this.fn, slot });
     const { signal, release } = either(this.stopping.signal, retire);
-    // Each actor has its own mailbox reader: one outstanding pull per puller.
-    const puller = new PriorityPuller(this.ctx.nc, this.fn);
     try {
-      await this.run(log, signal, puller);
+      if (this.puller) await this.run(log, signal, this.puller);
     } finally {
-      puller.close();
       release();
     }
   }
