@@ -1,29 +1,67 @@
 /**
  * Control-plane throughput: chunk work items through dispatch (JetStream
- * publish with Nats-Msg-Id) → encoder actors running a no-op encode → ack →
- * chunk result in KV → reduce (KV watch), next to a raw JetStream
- * publish/consume/ack baseline measured in the same run.
+ * publish with Nats-Msg-Id) → encoder actors running a no-op encode → chunk
+ * result in KV → ack → reduce (KV watch), next to a raw JetStream
+ * publish → consume → ack baseline measured in the same run.
  *
- *   npm run bench:control -- [--items 20000] [--actors 8]
+ * Two layouts, each compared with a baseline of the same layout:
+ * - `one`: everything in this process (vpipe's embedded default);
+ * - `split`: the consumers in a second process — for vpipe the encoder
+ *   actors (the `encoder` role), for the baseline its consumer — as a
+ *   production node runs roles apart.
+ * Each configuration runs `--repeats` times; the table shows the run with
+ * the median throughput, and CPU seconds of the client processes and of
+ * nats-server, so it says where the time went.
+ *
+ *   npm run bench:control -- [--items 20000] [--actors 16,64] [--repeats 3] [--layouts one,split]
  */
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { rootLogger } from '../runtime/logger.js';
-import { startNatsServer } from '../runtime/nats-server.js';
+import { startNatsServer, type NatsServerHandle } from '../runtime/nats-server.js';
 import { createRuntimeContext, natsClientTuning } from '../runtime/runtime-context.js';
 import { topologyFromEnv, workSubject } from '../runtime/topology.js';
-import { WorkWorker } from '../runtime/work-worker.js';
-import { table, writeResult } from './lib.js';
+import { NOOP_FN, startNoopActors, startRawConsumer } from './control-plane-roles.js';
+import { cpuSeconds, processCpuSeconds, table, writeResult } from './lib.js';
 
-const { values } = parseArgs({ options: { items: { type: 'string', default: '20000' }, actors: { type: 'string', default: '8' }, batch: { type: 'string', default: '256' } } });
+const { values } = parseArgs({
+  options: {
+    items: { type: 'string', default: '20000' },
+    actors: { type: 'string', default: '16,64' },
+    repeats: { type: 'string', default: '3' },
+    layouts: { type: 'string', default: 'one,split' },
+    batch: { type: 'string', default: '256' },
+  },
+});
 const N = Number(values.items);
 const BATCH = Number(values.batch);
+const ACTORS = values.actors.split(',').map(Number);
+const REPEATS = Number(values.repeats);
+const LAYOUTS = values.layouts.split(',') as Layout[];
+type Layout = 'one' | 'split';
 rootLogger.level = 'warn';
 const te = new TextEncoder();
+const ROLES = fileURLToPath(new URL('./control-plane-roles.ts', import.meta.url));
+
+interface Row {
+  path: string;
+  layout: Layout;
+  actors: number | null;
+  items: number;
+  seconds: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+  clientCpu: number;
+  serverCpu: number;
+}
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -38,80 +76,117 @@ async function publishAll(publish: (i: number, data: Uint8Array) => Promise<unkn
   }
 }
 
+/** A role in a child process: resolves once it is ready; `finish` stops it (SIGTERM unless it ends by itself) and returns its report. */
+async function spawnRole(role: 'raw' | 'actors', args: object): Promise<{ finish(stop: boolean): Promise<{ cpu: number; lat?: number[] }> }> {
+  const child = spawn(process.execPath, [...process.execArgv, ROLES, role, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const it = lines[Symbol.asyncIterator]();
+  const next = async () => {
+    const r = await it.next();
+    if (r.done) throw new Error(`bench ${role} process ended early (exit ${child.exitCode})`);
+    return JSON.parse(r.value) as { ready?: boolean; cpu: number; lat?: number[] };
+  };
+  const ready = await next();
+  return {
+    async finish(stop) {
+      if (stop) child.kill('SIGTERM');
+      const report = await next();
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      return { ...report, cpu: report.cpu - ready.cpu };
+    },
+  };
+}
+
+async function rawRun(server: NatsServerHandle, layout: Layout, k: number): Promise<Row> {
+  const nc = await connect({ servers: server.url, ...natsClientTuning() });
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const stream = `RAW_${k}`;
+  await jsm.streams.add({ name: stream, subjects: [`raw${k}.>`], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
+  await jsm.consumers.add(stream, { durable_name: 'raw', ack_policy: AckPolicy.Explicit });
+  const inProcess = layout === 'one' ? await startRawConsumer(server.url, stream, 'raw', N) : null;
+  const child = layout === 'split' ? await spawnRole('raw', { url: server.url, items: N, stream, consumer: 'raw' }) : null;
+  const c0 = cpuSeconds();
+  const s0 = processCpuSeconds(server.pid()!);
+  const t0 = performance.now();
+  await publishAll((_, d) => js.publish(`raw${k}.x`, d));
+  const report = inProcess ? { lat: await inProcess.done, cpu: 0 } : await child!.finish(false);
+  const seconds = (performance.now() - t0) / 1000;
+  const clientCpu = cpuSeconds() - c0 + report.cpu;
+  const serverCpu = processCpuSeconds(server.pid()!) - s0;
+  await inProcess?.close();
+  const lat = report.lat!.sort((a, b) => a - b);
+  await jsm.streams.delete(stream);
+  await nc.drain();
+  return { path: 'raw JetStream publish → consume → ack', layout, actors: null, items: N, seconds, perSecond: N / seconds, p50ms: pct(lat, 50), p99ms: pct(lat, 99), clientCpu, serverCpu };
+}
+
+async function vpipeRun(server: NatsServerHandle, layout: Layout, actors: number, k: number): Promise<Row> {
+  // This process is the workflow side: it dispatches chunk items and reduces their results.
+  const ctx = await createRuntimeContext({ servers: server.url, name: 'bench-workflow', mediaRoot: os.tmpdir(), log: rootLogger, workFunctions: [NOOP_FN], topology: { ...topologyFromEnv({}), ackWaitMs: 30_000 } });
+  const jobId = `benchjob${k}`;
+  const watch = await ctx.topology.chunks.watch({ key: `${jobId}.>` });
+  const inProcess = layout === 'one' ? await startNoopActors(server.url, jobId, actors) : null;
+  const child = layout === 'split' ? await spawnRole('actors', { url: server.url, items: N, jobId, actors }) : null;
+  const lat: number[] = [];
+  const c0 = cpuSeconds();
+  const s0 = processCpuSeconds(server.pid()!);
+  const t0 = performance.now();
+  const reduced = (async () => {
+    for await (const e of watch) {
+      if (e.operation !== 'PUT') continue;
+      lat.push(performance.timeOrigin + performance.now() - Number(new TextDecoder().decode(e.value)));
+      if (lat.length === N) break;
+    }
+  })();
+  await publishAll((i, d) => ctx.pub.publish(workSubject(NOOP_FN, 'normal'), d, { msgID: `${jobId}.${i}` }));
+  await reduced;
+  const seconds = (performance.now() - t0) / 1000;
+  const own = cpuSeconds() - c0;
+  const serverCpu = processCpuSeconds(server.pid()!) - s0;
+  const childCpu = child ? (await child.finish(true)).cpu : 0;
+  watch.stop();
+  await inProcess?.close();
+  ctx.pub.close();
+  await ctx.nc.drain();
+  lat.sort((a, b) => a - b);
+  return { path: `vpipe chunk jobs, ${actors} actors (no-op encode, KV result, KV-watch reduce)`, layout, actors, items: N, seconds, perSecond: N / seconds, p50ms: pct(lat, 50), p99ms: pct(lat, 99), clientCpu: own + childCpu, serverCpu };
+}
+
+function median(rows: Row[]): Row {
+  return [...rows].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rows.length / 2)]!;
+}
+
 async function main() {
   const server = await startNatsServer({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'vpipe-bench-cp-')), logFile: '/dev/null' });
-  const rows: Record<string, number | string>[] = [];
+  const runs = new Map<string, Row[]>();
+  const add = (r: Row) => runs.set(`${r.layout}|${r.path}`, [...(runs.get(`${r.layout}|${r.path}`) ?? []), r]);
+  let k = 0;
   try {
-    // Raw baseline: one work-queue stream, one pull consumer, consume + ack.
-    {
-      // Same client settings as vpipe's own connections, so the baseline is as fast as the client allows.
-      const nc = await connect({ servers: server.url, ...natsClientTuning() });
-      const jsm = await jetstreamManager(nc);
-      const js = jetstream(nc);
-      await jsm.streams.add({ name: 'RAW', subjects: ['raw.>'], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
-      await jsm.consumers.add('RAW', { durable_name: 'raw', ack_policy: AckPolicy.Explicit });
-      const lat: number[] = [];
-      const t0 = performance.now();
-      const consumer = await js.consumers.get('RAW', 'raw');
-      const messages = await consumer.consume({ max_messages: 1000 });
-      const done = (async () => {
-        for await (const m of messages) {
-          const { t } = m.json<{ t: number }>();
-          m.ack();
-          lat.push(performance.timeOrigin + performance.now() - t);
-          if (lat.length === N) break;
-        }
-      })();
-      await publishAll((_, d) => js.publish('raw.x', d));
-      await done;
-      const secs = (performance.now() - t0) / 1000;
-      lat.sort((a, b) => a - b);
-      rows.push({ path: 'raw JetStream publish → consume → ack', items: N, seconds: secs, perSecond: N / secs, p50ms: pct(lat, 50), p99ms: pct(lat, 99) });
-      await nc.drain();
-    }
-    // vpipe: dispatch → actors (no-op encode) → ack → KV chunk result → reduce by KV watch.
-    {
-      const ctx = await createRuntimeContext({ servers: server.url, name: 'bench', mediaRoot: os.tmpdir(), log: rootLogger, workFunctions: ['encode.noop'], topology: { ...topologyFromEnv({}), ackWaitMs: 30_000 } });
-      const jobId = 'benchjob';
-      const worker = new WorkWorker(ctx, 'encode.noop', async (msg) => {
-        const { i, t } = JSON.parse(new TextDecoder().decode(msg.data)) as { i: number; t: number };
-        await ctx.topology.chunks.put(`${jobId}.${i}`, te.encode(String(t)));
-        return { ack: true };
-      }, { concurrency: Number(values.actors) });
-      const lat: number[] = [];
-      const watch = await ctx.topology.chunks.watch({ key: `${jobId}.>` });
-      const t0 = performance.now();
-      const reduced = (async () => {
-        for await (const e of watch) {
-          if (e.operation !== 'PUT') continue;
-          lat.push(performance.timeOrigin + performance.now() - Number(new TextDecoder().decode(e.value)));
-          if (lat.length === N) break;
-        }
-      })();
-      const cpu0 = process.cpuUsage();
-      worker.start();
-      await publishAll((i, d) => ctx.js.publish(workSubject('encode.noop', 'normal'), d, { msgID: `${jobId}.${i}` }));
-      await reduced;
-      const secs = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      process.stderr.write(`vpipe path: this process used ${((cpu.user + cpu.system) / 1e6).toFixed(2)} CPU s in ${secs.toFixed(2)} s\n`);
-      watch.stop();
-      await worker.stop(1_000);
-      lat.sort((a, b) => a - b);
-      rows.push({ path: `vpipe chunk jobs (${values.actors} actors, no-op encode, KV reduce)`, items: N, seconds: secs, perSecond: N / secs, p50ms: pct(lat, 50), p99ms: pct(lat, 99) });
-      await ctx.nc.drain();
+    for (let rep = 0; rep < REPEATS; rep++) {
+      for (const layout of LAYOUTS) {
+        // Interleaved, so drift on a noisy machine hits baseline and vpipe alike.
+        add(await rawRun(server, layout, ++k));
+        for (const a of ACTORS) add(await vpipeRun(server, layout, a, ++k));
+        process.stderr.write('.');
+      }
     }
   } finally {
     await server.stop();
   }
-  const raw = rows[0]!.perSecond as number;
-  process.stdout.write(`\nControl plane — ${N} items, ${os.availableParallelism()} cores (nats-server on the same machine)\n\n`);
-  process.stdout.write(`${table(['path', 'items', 'seconds', 'items/s', 'p50 ms', 'p99 ms', '× raw'], rows.map((r) => [r.path as string, r.items as number, r.seconds as number, r.perSecond as number, r.p50ms as number, r.p99ms as number, (r.perSecond as number) / raw]))}\n`);
-  const file = writeResult('control-plane', { items: N, actors: Number(values.actors), rows });
+  const medians = [...runs.values()].map(median);
+  const rawOf = (l: Layout) => medians.find((r) => r.layout === l && r.actors === null)!.perSecond;
+  const header = ['layout', 'path', 'items/s', 'p50 ms', 'p99 ms', 'client CPU s', 'server CPU s', '× raw (same layout)'];
+  process.stdout.write(`\n\nControl plane — ${N} items per run, median of ${REPEATS} runs, ${os.availableParallelism()} cores, nats-server on the same machine\n\n`);
+  process.stdout.write(`${table(header, medians.map((r) => [r.layout, r.path, r.perSecond, r.p50ms, r.p99ms, r.clientCpu, r.serverCpu, r.perSecond / rawOf(r.layout)]))}\n`);
+  const file = writeResult('control-plane', { items: N, repeats: REPEATS, medians: medians.map((r) => ({ ...r, vsRaw: r.perSecond / rawOf(r.layout) })), runs: [...runs.values()].flat() });
   process.stdout.write(`\nwritten ${path.relative(process.cwd(), file)}\n`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exit(1);
+  },
+);

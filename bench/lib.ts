@@ -6,15 +6,30 @@ import { REPO_ROOT } from '../runtime/nats-server.js';
 
 const CLK_TCK = 100; // USER_HZ on Linux
 
+/** utime, stime, cutime, cstime of /proc/<pid>/stat in seconds (NaN where there is no /proc). */
+function procTimes(pid: number | 'self'): number[] {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the comm field: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+    return [11, 12, 13, 14].map((i) => Number(f[i]) / CLK_TCK);
+  } catch {
+    return [NaN, NaN, NaN, NaN];
+  }
+}
+
 /**
  * CPU seconds of this process plus its waited-for children (utime, stime,
  * cutime, cstime of /proc/self/stat): ffmpeg runs count once they have exited.
  */
 export function cpuSeconds(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the comm field: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+  return procTimes('self').reduce((a, b) => a + b, 0);
+}
+
+/** CPU seconds another process (a nats-server, say) has used so far. */
+export function processCpuSeconds(pid: number): number {
+  const [u, s] = procTimes(pid);
+  return u! + s!;
 }
 
 export interface Measured<T> {

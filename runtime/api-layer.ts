@@ -130,7 +130,7 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
       }
       try {
         await withJsRetry(
-          () => ctx.js.publish(workSubject(def.id, priority), encodePayload({ jobId: record.jobId }, 'msgpack'), { msgID: `${def.id}.${record.jobId}` }),
+          () => ctx.pub.publish(workSubject(def.id, priority), encodePayload({ jobId: record.jobId }, 'msgpack'), { msgID: `${def.id}.${record.jobId}` }),
           // Long enough to ride out a cluster leader election after losing a server.
           15_000,
         );

@@ -77,6 +77,7 @@ export class PriorityPuller {
   private pending: ((m: Msg) => void) | null = null;
   private wake: (() => void) | null = null;
   private pumping = false;
+  private pumpScheduled = false;
   private closed = false;
 
   constructor(
@@ -127,6 +128,19 @@ export class PriorityPuller {
       signal?.addEventListener('abort', w.onAbort, { once: true });
       this.waiters.push(w);
       this.wake?.();
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * Starts the pump after the current I/O callbacks: actors freed by one burst
+   * of replies (one socket read) then share one pull instead of one pull each.
+   */
+  private schedulePump(): void {
+    if (this.pumping || this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
       void this.pump();
     });
   }

@@ -1,6 +1,7 @@
 /** The connections and settings every layer of a service shares in one process. */
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { JetStreamPublisher } from './js-publisher.js';
 import type { Logger } from './logger.js';
 import { ensureTopology, topologyFromEnv, type Topology, type TopologyOptions } from './topology.js';
 
@@ -9,6 +10,8 @@ export interface RuntimeContext {
   js: JetStreamClient;
   jsm: JetStreamManager;
   topology: Topology;
+  /** Pipelined JetStream publishing for hot paths (chunk dispatch, chunk results). */
+  pub: JetStreamPublisher;
   mediaRoot: string;
   log: Logger;
 }
@@ -51,5 +54,5 @@ export async function createRuntimeContext(o: ConnectOptions): Promise<RuntimeCo
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const topology = await ensureTopology(nc, jsm, o.workFunctions, o.topology ?? topologyFromEnv());
-  return { nc, js, jsm, topology, mediaRoot: o.mediaRoot, log: o.log };
+  return { nc, js, jsm, topology, pub: new JetStreamPublisher(nc), mediaRoot: o.mediaRoot, log: o.log };
 }

@@ -8,6 +8,7 @@
  * after an exponential backoff, and past the restart intensity the pool
  * escalates — it stops and reports, as an OTP supervisor does.
  */
+import { setMaxListeners } from 'node:events';
 import type { Priority } from '../schemas/common.js';
 import { publishDeadLetter } from '../supervisor/dead-letters.js';
 import { restartPolicy } from '../supervisor/autoscaler.js';
@@ -96,7 +97,10 @@ export class WorkWorker {
     readonly fn: string,
     private readonly handler: WorkHandler,
     private readonly opts: WorkWorkerOptions,
-  ) {}
+  ) {
+    // Every actor listens on these, and so may every item it runs: a pool of 64 is not a listener leak.
+    setMaxListeners(0, this.stopping.signal, this.interrupt.signal);
+  }
 
   start(): void {
     this.puller ??= new PriorityPuller(this.ctx.nc, this.fn);

@@ -8,10 +8,12 @@ import type { KV } from '@nats-io/kv';
 import os from 'node:os';
 import { fromPromise } from 'xstate';
 import { encoderFor } from '../../encoders/index.js';
+import { kvPutSubject } from '../../runtime/js-publisher.js';
 import { withJsRetry } from '../../runtime/js-retry.js';
 import { metrics } from '../../runtime/metrics.js';
 import { runToCompletion } from '../../runtime/run-actor.js';
 import type { RuntimeContext } from '../../runtime/runtime-context.js';
+import { KV_CHUNKS } from '../../runtime/topology.js';
 import { decodeInternal, encodePayload } from '../../runtime/wire.js';
 import { retryBackoffMs, type WorkHandler } from '../../runtime/work-worker.js';
 import { chunkMachine } from './chunk-machine.js';
@@ -41,7 +43,8 @@ export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string, 
       log.info('chunk already encoded; acked without encoding');
       return { ack: true };
     }
-    const put = (r: ChunkResult) => withJsRetry(() => chunks.put(key, encodePayload({ ...r, worker: workerId, delivery: msg.info.deliveryCount }, 'msgpack')));
+    // Through the pipelined publisher: the same KV put, without a request's per-call overhead.
+    const put = (r: ChunkResult) => withJsRetry(() => ctx.pub.publish(kvPutSubject(KV_CHUNKS, key), encodePayload({ ...r, worker: workerId, delivery: msg.info.deliveryCount }, 'msgpack')));
     const encoder = encoderFor(item.codec);
     const startedAt = Date.now();
     log.info({ frames: item.chunk.endFrame - item.chunk.startFrame, delivery: msg.info.deliveryCount }, 'chunk encode started');

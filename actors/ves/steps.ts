@@ -77,7 +77,7 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps): Promi
       shape: p.shape,
       outPath: chunkPath(p.workDir, chunk.index),
     };
-    await withJsRetry(() => deps.runtime.js.publish(subject, encodePayload(item, 'msgpack'), { msgID: `${deps.jobId}.${chunk.index}` }));
+    await withJsRetry(() => deps.runtime.pub.publish(subject, encodePayload(item, 'msgpack'), { msgID: `${deps.jobId}.${chunk.index}` }));
   }
 }
 
