@@ -4,9 +4,8 @@
  *
  * - `raw`: a plain JetStream consumer (`consume`, ack each message) that
  *   records publish→consume latency and stops after `items` messages;
- * - `actors`: vpipe's encoder actors — a WorkWorker pool running a no-op
- *   encode whose result goes to the chunk KV bucket, as the real chunk
- *   handler's does; it runs until stopped.
+ * - `actors`: vpipe's encoder actors — a WorkWorker pool with a no-op encode
+ *   (see ActorPath); it runs until stopped.
  *
  * A child prints one JSON line when ready and one with its results (its CPU
  * seconds and, for `raw`, the latencies) when done.
@@ -14,15 +13,18 @@
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import os from 'node:os';
+import { chunkHandler } from '../actors/ves/chunk-worker.js';
+import type { ChunkEncodeInput } from '../actors/ves/compute/encode-chunk.js';
+import { chunkKey, type ChunkResult, type ChunkWorkItem } from '../actors/ves/messages.js';
 import { kvPutSubject } from '../runtime/js-publisher.js';
 import { rootLogger } from '../runtime/logger.js';
 import { createRuntimeContext, natsClientTuning, type RuntimeContext } from '../runtime/runtime-context.js';
 import { KV_CHUNKS, topologyFromEnv } from '../runtime/topology.js';
-import { WorkWorker } from '../runtime/work-worker.js';
+import { decodePayload, encodePayload } from '../runtime/wire.js';
+import { WorkWorker, type WorkHandler } from '../runtime/work-worker.js';
+import { Recipe } from '../schemas/ves.js';
 
 export const NOOP_FN = 'encode.noop';
-const te = new TextEncoder();
-const td = new TextDecoder();
 
 export interface RawConsumer {
   /** Resolves with the latencies (ms) once `items` messages were consumed and acked. */
@@ -54,19 +56,42 @@ export interface Actors {
   close(): Promise<void>;
 }
 
-/** vpipe's encoder actors with a no-op encode: take a chunk item, record its result in KV (what the real chunk handler does after encoding), ack. */
-export async function startNoopActors(url: string, jobId: string, actors: number): Promise<Actors> {
+/** A chunk work item as VES dispatches it (chunk `i` of a 720p h264 job), in its wire form. */
+export function chunkItem(jobId: string, i: number, total: number): Uint8Array {
+  const item: ChunkWorkItem = {
+    jobId,
+    codec: 'h264',
+    sourcePath: '/media/bench/source.mp4',
+    chunk: { index: i, startFrame: i * 50, endFrame: (i + 1) * 50, seekSeconds: i * 2, startSeconds: i * 2, durationSeconds: 2 },
+    total,
+    spec: { recipe: Recipe.parse({ codec: 'h264', rateControl: { mode: 'crf', value: 23 } }), frameRate: { num: 25, den: 1 }, width: 1280, height: 720, sourceWidth: 1280, sourceHeight: 720, threads: 2 },
+    shape: 'medium',
+    outPath: `/tmp/bench/${jobId}/chunk-${i}.mp4`,
+  };
+  return encodePayload(item, 'msgpack');
+}
+
+/**
+ * What the encoder actors run per item:
+ * - `messaging`: the control plane alone — the item's msgpack decoded, its
+ *   result written to the chunk KV bucket, ack; no per-item actor;
+ * - `chunk-actor`: the real chunk handler — message validation, the
+ *   idempotency read, one XState chunk actor per item, metrics — with the
+ *   encode step a no-op.
+ */
+export type ActorPath = 'messaging' | 'chunk-actor';
+
+export async function startNoopActors(url: string, actors: number, kind: ActorPath): Promise<Actors> {
   const ctx = await createRuntimeContext({ servers: url, name: 'bench-actors', mediaRoot: os.tmpdir(), log: rootLogger, workFunctions: [NOOP_FN], topology: { ...topologyFromEnv({}), ackWaitMs: 30_000 } });
-  const worker = new WorkWorker(
-    ctx,
-    NOOP_FN,
-    async (msg) => {
-      const { i, t } = JSON.parse(td.decode(msg.data)) as { i: number; t: number };
-      await ctx.pub.publish(kvPutSubject(KV_CHUNKS, `${jobId}.${i}`), te.encode(String(t)));
-      return { ack: true };
-    },
-    { concurrency: actors },
-  );
+  const noop = async (input: ChunkEncodeInput) => ({ frames: input.chunk.endFrame - input.chunk.startFrame, bytes: 0, encodeSeconds: 0 });
+  const messaging: WorkHandler = async (msg) => {
+    const item = decodePayload(msg.data, 'msgpack') as ChunkWorkItem;
+    const result: ChunkResult = { index: item.chunk.index, ok: true, path: item.outPath, frames: item.chunk.endFrame - item.chunk.startFrame, bytes: 0, worker: 'bench', delivery: msg.info.deliveryCount };
+    await ctx.pub.publish(kvPutSubject(KV_CHUNKS, chunkKey(item.jobId, item.chunk.index)), encodePayload(result, 'msgpack'));
+    return { ack: true };
+  };
+  const handler = kind === 'messaging' ? messaging : chunkHandler(ctx, ctx.topology.chunks, 'bench', { encode: noop });
+  const worker = new WorkWorker(ctx, NOOP_FN, handler, { concurrency: actors });
   worker.start();
   return {
     ctx,
@@ -84,7 +109,7 @@ function cpuSecondsUsed(): number {
 }
 
 /** Child-process entry: `<role> <json args>`. */
-async function child(role: string, args: { url: string; items: number; stream?: string; consumer?: string; jobId?: string; actors?: number }) {
+async function child(role: string, args: { url: string; items: number; stream?: string; consumer?: string; actors?: number; path?: ActorPath }) {
   rootLogger.level = 'warn';
   // Exiting right after a write to a pipe would cut a long line short: wait until it is flushed.
   const say = (o: object) => new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify(o)}\n`, () => resolve()));
@@ -95,7 +120,7 @@ async function child(role: string, args: { url: string; items: number; stream?: 
     await c.close();
     await say({ cpu: cpuSecondsUsed(), lat });
   } else if (role === 'actors') {
-    const a = await startNoopActors(args.url, args.jobId!, args.actors!);
+    const a = await startNoopActors(args.url, args.actors!, args.path!);
     await say({ ready: true, cpu: cpuSecondsUsed() });
     await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
     await a.close();

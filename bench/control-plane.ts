@@ -1,8 +1,14 @@
 /**
- * Control-plane throughput: chunk work items through dispatch (JetStream
- * publish with Nats-Msg-Id) → encoder actors running a no-op encode → chunk
- * result in KV → ack → reduce (KV watch), next to a raw JetStream
- * publish → consume → ack baseline measured in the same run.
+ * Control-plane throughput: VES chunk work items through dispatch (JetStream
+ * publish with Nats-Msg-Id) → encoder actors with a no-op encode → chunk
+ * result in KV → ack → reduce (KV watch, results decoded and validated),
+ * next to a raw JetStream publish → consume → ack baseline measured in the
+ * same run. Two things run per item on the actor side:
+ * - the messaging path: the item decoded, its result written, ack — the
+ *   control plane alone (`--actors`, a sweep);
+ * - the full chunk actor: the real chunk handler — validation, idempotency
+ *   read, an XState actor per chunk, metrics — with the encode a no-op
+ *   (`--chunk-actors`).
  *
  * Two layouts, each compared with a baseline of the same layout:
  * - `one`: everything in this process (vpipe's embedded default);
@@ -13,7 +19,7 @@
  * the median throughput, and CPU seconds of the client processes and of
  * nats-server, so it says where the time went.
  *
- *   npm run bench:control -- [--items 20000] [--actors 16,64] [--repeats 3] [--layouts one,split]
+ *   npm run bench:control -- [--items 20000] [--actors 16,64] [--chunk-actors 64] [--repeats 3] [--layouts one,split]
  */
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -28,13 +34,16 @@ import { rootLogger } from '../runtime/logger.js';
 import { startNatsServer, type NatsServerHandle } from '../runtime/nats-server.js';
 import { createRuntimeContext, natsClientTuning } from '../runtime/runtime-context.js';
 import { topologyFromEnv, workSubject } from '../runtime/topology.js';
-import { NOOP_FN, startNoopActors, startRawConsumer } from './control-plane-roles.js';
+import { ChunkResult } from '../actors/ves/messages.js';
+import { decodeInternal } from '../runtime/wire.js';
+import { chunkItem, NOOP_FN, startNoopActors, startRawConsumer, type ActorPath } from './control-plane-roles.js';
 import { cpuSeconds, processCpuSeconds, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
     items: { type: 'string', default: '20000' },
     actors: { type: 'string', default: '16,64' },
+    'chunk-actors': { type: 'string', default: '64' },
     repeats: { type: 'string', default: '3' },
     layouts: { type: 'string', default: 'one,split' },
     batch: { type: 'string', default: '256' },
@@ -43,6 +52,7 @@ const { values } = parseArgs({
 const N = Number(values.items);
 const BATCH = Number(values.batch);
 const ACTORS = values.actors.split(',').map(Number);
+const CHUNK_ACTORS = Number(values['chunk-actors']);
 const REPEATS = Number(values.repeats);
 const LAYOUTS = values.layouts.split(',') as Layout[];
 type Layout = 'one' | 'split';
@@ -67,11 +77,11 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Publishes N messages in concurrent batches; each carries its publish time. */
-async function publishAll(publish: (i: number, data: Uint8Array) => Promise<unknown>): Promise<void> {
+/** Publishes N messages in concurrent batches of BATCH. */
+async function publishAll(publish: (i: number) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < N; i += BATCH) {
     const batch: Promise<unknown>[] = [];
-    for (let j = i; j < Math.min(N, i + BATCH); j++) batch.push(publish(j, te.encode(JSON.stringify({ i: j, t: performance.timeOrigin + performance.now() }))));
+    for (let j = i; j < Math.min(N, i + BATCH); j++) batch.push(publish(j));
     await Promise.all(batch);
   }
 }
@@ -109,7 +119,8 @@ async function rawRun(server: NatsServerHandle, layout: Layout, k: number): Prom
   const c0 = cpuSeconds();
   const s0 = processCpuSeconds(server.pid()!);
   const t0 = performance.now();
-  await publishAll((_, d) => js.publish(`raw${k}.x`, d));
+  // Each message carries its publish time (the consumer may be another process).
+  await publishAll((i) => js.publish(`raw${k}.x`, te.encode(JSON.stringify({ i, t: performance.timeOrigin + performance.now() }))));
   const report = inProcess ? { lat: await inProcess.done, cpu: 0 } : await child!.finish(false);
   const seconds = (performance.now() - t0) / 1000;
   const clientCpu = cpuSeconds() - c0 + report.cpu;
@@ -121,25 +132,32 @@ async function rawRun(server: NatsServerHandle, layout: Layout, k: number): Prom
   return { path: 'raw JetStream publish → consume → ack', layout, actors: null, items: N, seconds, perSecond: N / seconds, p50ms: pct(lat, 50), p99ms: pct(lat, 99), clientCpu, serverCpu };
 }
 
-async function vpipeRun(server: NatsServerHandle, layout: Layout, actors: number, k: number): Promise<Row> {
+async function vpipeRun(server: NatsServerHandle, layout: Layout, actors: number, kind: ActorPath, k: number): Promise<Row> {
   // This process is the workflow side: it dispatches chunk items and reduces their results.
   const ctx = await createRuntimeContext({ servers: server.url, name: 'bench-workflow', mediaRoot: os.tmpdir(), log: rootLogger, workFunctions: [NOOP_FN], topology: { ...topologyFromEnv({}), ackWaitMs: 30_000 } });
   const jobId = `benchjob${k}`;
   const watch = await ctx.topology.chunks.watch({ key: `${jobId}.>` });
-  const inProcess = layout === 'one' ? await startNoopActors(server.url, jobId, actors) : null;
-  const child = layout === 'split' ? await spawnRole('actors', { url: server.url, items: N, jobId, actors }) : null;
+  const inProcess = layout === 'one' ? await startNoopActors(server.url, actors, kind) : null;
+  const child = layout === 'split' ? await spawnRole('actors', { url: server.url, items: N, actors, path: kind }) : null;
   const lat: number[] = [];
+  const sentAt = new Float64Array(N);
   const c0 = cpuSeconds();
   const s0 = processCpuSeconds(server.pid()!);
   const t0 = performance.now();
   const reduced = (async () => {
     for await (const e of watch) {
       if (e.operation !== 'PUT') continue;
-      lat.push(performance.timeOrigin + performance.now() - Number(new TextDecoder().decode(e.value)));
+      // The reduce reads each result as VES's does.
+      const r = decodeInternal(ChunkResult, e.value);
+      if (!r.ok) throw new Error(`chunk ${r.index} failed: ${r.error?.message}`);
+      lat.push(performance.now() - sentAt[r.index]!);
       if (lat.length === N) break;
     }
   })();
-  await publishAll((i, d) => ctx.pub.publish(workSubject(NOOP_FN, 'normal'), d, { msgID: `${jobId}.${i}` }));
+  await publishAll((i) => {
+    sentAt[i] = performance.now();
+    return ctx.pub.publish(workSubject(NOOP_FN, 'normal'), chunkItem(jobId, i, N), { msgID: `${jobId}.${i}` });
+  });
   await reduced;
   const seconds = (performance.now() - t0) / 1000;
   const own = cpuSeconds() - c0;
@@ -150,7 +168,7 @@ async function vpipeRun(server: NatsServerHandle, layout: Layout, actors: number
   ctx.pub.close();
   await ctx.nc.drain();
   lat.sort((a, b) => a - b);
-  return { path: `vpipe chunk jobs, ${actors} actors (no-op encode, KV result, KV-watch reduce)`, layout, actors, items: N, seconds, perSecond: N / seconds, p50ms: pct(lat, 50), p99ms: pct(lat, 99), clientCpu: own + childCpu, serverCpu };
+  return { path: kind === 'messaging' ? `vpipe messaging path, ${actors} actors` : `vpipe full chunk actor, ${actors} actors`, layout, actors, items: N, seconds, perSecond: N / seconds, p50ms: pct(lat, 50), p99ms: pct(lat, 99), clientCpu: own + childCpu, serverCpu };
 }
 
 function median(rows: Row[]): Row {
@@ -167,7 +185,8 @@ async function main() {
       for (const layout of LAYOUTS) {
         // Interleaved, so drift on a noisy machine hits baseline and vpipe alike.
         add(await rawRun(server, layout, ++k));
-        for (const a of ACTORS) add(await vpipeRun(server, layout, a, ++k));
+        for (const a of ACTORS) add(await vpipeRun(server, layout, a, 'messaging', ++k));
+        add(await vpipeRun(server, layout, CHUNK_ACTORS, 'chunk-actor', ++k));
         process.stderr.write('.');
       }
     }

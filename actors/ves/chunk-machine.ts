@@ -1,7 +1,8 @@
 /**
  * One chunk job as an actor: encoding → recording → done, or failed with
  * the error as a wire body. Pure declaration; the encoder worker provides
- * the encode and record steps.
+ * the encode and record steps once per pool (everything an item needs comes
+ * in through the machine's input, so no definition is built per chunk).
  */
 import { assign, fromPromise, setup } from 'xstate';
 import { notProvided, stepError } from '../../runtime/machine-kit.js';
@@ -12,13 +13,22 @@ import type { ChunkEncodeOutput } from './compute/encode-chunk.js';
 export interface ChunkContext {
   item: ChunkWorkItem;
   startedAt: number;
+  /** Which delivery of the work item this is (1 = first): recorded with the result. */
+  delivery: number;
   encoded: ChunkEncodeOutput | null;
   error: (ErrorBody & { retryable?: boolean }) | null;
 }
 
+/** What the record step writes: a chunk's result, for its job, from this delivery. */
+export interface ChunkRecord {
+  jobId: string;
+  delivery: number;
+  result: ChunkResult;
+}
+
 export const chunkMachine = setup({
   types: {
-    input: {} as { item: ChunkWorkItem; startedAt: number },
+    input: {} as { item: ChunkWorkItem; startedAt: number; delivery: number },
     context: {} as ChunkContext,
     output: {} as { ok: true; encoded: ChunkEncodeOutput } | { ok: false; error: ErrorBody },
   },
@@ -27,11 +37,11 @@ export const chunkMachine = setup({
   },
   actors: {
     encode: fromPromise<ChunkEncodeOutput, ChunkWorkItem>(notProvided('encode')),
-    record: fromPromise<void, ChunkResult>(notProvided('record')),
+    record: fromPromise<void, ChunkRecord>(notProvided('record')),
   },
 }).createMachine({
   id: 'ves-chunk',
-  context: ({ input }) => ({ item: input.item, startedAt: input.startedAt, encoded: null, error: null }),
+  context: ({ input }) => ({ item: input.item, startedAt: input.startedAt, delivery: input.delivery, encoded: null, error: null }),
   initial: 'encoding',
   states: {
     encoding: {
@@ -45,15 +55,19 @@ export const chunkMachine = setup({
     recording: {
       invoke: {
         src: 'record',
-        input: ({ context }): ChunkResult => ({
-          index: context.item.chunk.index,
-          ok: true,
-          path: context.item.outPath,
-          frames: context.encoded!.frames,
-          bytes: context.encoded!.bytes,
-          encodeSeconds: context.encoded!.encodeSeconds,
-          startedAt: context.startedAt,
-          finishedAt: Date.now(),
+        input: ({ context }): ChunkRecord => ({
+          jobId: context.item.jobId,
+          delivery: context.delivery,
+          result: {
+            index: context.item.chunk.index,
+            ok: true,
+            path: context.item.outPath,
+            frames: context.encoded!.frames,
+            bytes: context.encoded!.bytes,
+            encodeSeconds: context.encoded!.encodeSeconds,
+            startedAt: context.startedAt,
+            finishedAt: Date.now(),
+          },
         }),
         onDone: 'done',
         onError: { target: 'failed', actions: 'recordError' },

@@ -16,8 +16,8 @@ import type { RuntimeContext } from '../../runtime/runtime-context.js';
 import { KV_CHUNKS } from '../../runtime/topology.js';
 import { decodeInternal, encodePayload } from '../../runtime/wire.js';
 import { retryBackoffMs, type WorkHandler } from '../../runtime/work-worker.js';
-import { chunkMachine } from './chunk-machine.js';
-import { encodeChunk } from './compute/encode-chunk.js';
+import { chunkMachine, type ChunkRecord } from './chunk-machine.js';
+import { encodeChunk, type ChunkEncodeInput, type ChunkEncodeOutput } from './compute/encode-chunk.js';
 import { ChunkResult, ChunkWorkItem, chunkKey } from './messages.js';
 
 export async function readChunkResult(kv: KV, key: string): Promise<ChunkResult | null> {
@@ -25,8 +25,29 @@ export async function readChunkResult(kv: KV, key: string): Promise<ChunkResult 
   return e && e.operation === 'PUT' && e.value.length ? decodeInternal(ChunkResult, e.value) : null;
 }
 
+export interface ChunkHandlerOptions {
+  /** Most threads one encode gets (default: the node's cores). */
+  maxThreads?: number;
+  /** The encode step (default: ffmpeg through the item's encoder module); the control-plane benchmark puts a no-op here. */
+  encode?: (input: ChunkEncodeInput) => Promise<ChunkEncodeOutput>;
+}
+
 /** Builds the handler for one node's encoder actors; an encode never gets more threads than the node has cores. */
-export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string, maxThreads = os.availableParallelism()): WorkHandler {
+export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string, opts: ChunkHandlerOptions = {}): WorkHandler {
+  const maxThreads = opts.maxThreads ?? os.availableParallelism();
+  const encode = opts.encode ?? ((input: ChunkEncodeInput) => encodeChunk(encoderFor(input.spec.recipe.codec), input));
+  // Through the pipelined publisher: the same KV put, without a request's per-call overhead.
+  const put = (r: ChunkRecord) =>
+    withJsRetry(() => ctx.pub.publish(kvPutSubject(KV_CHUNKS, chunkKey(r.jobId, r.result.index)), encodePayload({ ...r.result, worker: workerId, delivery: r.delivery }, 'msgpack')));
+  // The machine is provided once; each item runs its own actor of it.
+  const machine = chunkMachine.provide({
+    actors: {
+      encode: fromPromise(({ input, signal }) =>
+        encode({ sourcePath: input.sourcePath, chunk: input.chunk, spec: { ...input.spec, threads: Math.max(1, Math.min(input.spec.threads, maxThreads)) }, outPath: input.outPath, signal }),
+      ),
+      record: fromPromise(({ input }) => put(input).then(() => undefined)),
+    },
+  });
   return async (msg, wc) => {
     let item: ChunkWorkItem;
     try {
@@ -43,20 +64,9 @@ export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string, 
       log.info('chunk already encoded; acked without encoding');
       return { ack: true };
     }
-    // Through the pipelined publisher: the same KV put, without a request's per-call overhead.
-    const put = (r: ChunkResult) => withJsRetry(() => ctx.pub.publish(kvPutSubject(KV_CHUNKS, key), encodePayload({ ...r, worker: workerId, delivery: msg.info.deliveryCount }, 'msgpack')));
-    const encoder = encoderFor(item.codec);
     const startedAt = Date.now();
     log.info({ frames: item.chunk.endFrame - item.chunk.startFrame, delivery: msg.info.deliveryCount }, 'chunk encode started');
-    const machine = chunkMachine.provide({
-      actors: {
-        encode: fromPromise(({ input, signal }) =>
-          encodeChunk(encoder, { sourcePath: input.sourcePath, chunk: input.chunk, spec: { ...input.spec, threads: Math.max(1, Math.min(input.spec.threads, maxThreads)) }, outPath: input.outPath, signal }),
-        ),
-        record: fromPromise(({ input }) => put(input).then(() => undefined)),
-      },
-    });
-    const out = await runToCompletion(machine, { item, startedAt }, wc.signal).catch(() => null);
+    const out = await runToCompletion(machine, { item, startedAt, delivery: msg.info.deliveryCount }, wc.signal).catch(() => null);
     if (!out) return { nakDelayMs: 0 }; // interrupted by shutdown: give it back at once
     if (out.ok) {
       const seconds = (Date.now() - startedAt) / 1000;
@@ -74,7 +84,7 @@ export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string, 
     }
     metrics.chunks.inc({ codec: item.codec, outcome: 'failed' });
     log.error({ error: out.error }, 'chunk failed for good');
-    await put({ index: item.chunk.index, ok: false, error: out.error, startedAt, finishedAt: Date.now() });
+    await put({ jobId: item.jobId, delivery: msg.info.deliveryCount, result: { index: item.chunk.index, ok: false, error: out.error, startedAt, finishedAt: Date.now() } });
     return { term: out.error.message.slice(0, 200) };
   };
 }
