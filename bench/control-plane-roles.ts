@@ -32,7 +32,10 @@ export interface RawConsumer {
   close(): Promise<void>;
 }
 
-/** The raw baseline's consumer: one pull consumer, `consume` with a 1,000-message buffer, ack each. */
+/**
+ * The raw baseline's consumer: one pull consumer, `consume` with a 1,000-message buffer, ack each.
+ * A message is its publish time (float64) followed by a chunk work item's bytes, so the baseline moves as many bytes as vpipe does.
+ */
 export async function startRawConsumer(url: string, stream: string, consumer: string, items: number): Promise<RawConsumer> {
   // Same client settings as vpipe's own connections, so the baseline is as fast as the client allows.
   const nc: NatsConnection = await connect({ servers: url, ...natsClientTuning() });
@@ -41,7 +44,7 @@ export async function startRawConsumer(url: string, stream: string, consumer: st
   const done = (async () => {
     const lat: number[] = [];
     for await (const m of messages) {
-      const { t } = m.json<{ t: number }>();
+      const t = new DataView(m.data.buffer, m.data.byteOffset, 8).getFloat64(0);
       m.ack();
       lat.push(performance.timeOrigin + performance.now() - t);
       if (lat.length === items) break;
@@ -56,7 +59,17 @@ export interface Actors {
   close(): Promise<void>;
 }
 
+/** A raw baseline message: the publish time, then the same bytes as vpipe's work item. */
+export function rawMessage(item: Uint8Array): Uint8Array {
+  const m = new Uint8Array(8 + item.length);
+  new DataView(m.buffer).setFloat64(0, performance.timeOrigin + performance.now());
+  m.set(item, 8);
+  return m;
+}
+
 /** A chunk work item as VES dispatches it (chunk `i` of a 720p h264 job), in its wire form. */
+const RECIPE = Recipe.parse({ codec: 'h264', rateControl: { mode: 'crf', value: 23 } });
+
 export function chunkItem(jobId: string, i: number, total: number): Uint8Array {
   const item: ChunkWorkItem = {
     jobId,
@@ -64,7 +77,7 @@ export function chunkItem(jobId: string, i: number, total: number): Uint8Array {
     sourcePath: '/media/bench/source.mp4',
     chunk: { index: i, startFrame: i * 50, endFrame: (i + 1) * 50, seekSeconds: i * 2, startSeconds: i * 2, durationSeconds: 2 },
     total,
-    spec: { recipe: Recipe.parse({ codec: 'h264', rateControl: { mode: 'crf', value: 23 } }), frameRate: { num: 25, den: 1 }, width: 1280, height: 720, sourceWidth: 1280, sourceHeight: 720, threads: 2 },
+    spec: { recipe: RECIPE, frameRate: { num: 25, den: 1 }, width: 1280, height: 720, sourceWidth: 1280, sourceHeight: 720, threads: 2 },
     shape: 'medium',
     outPath: `/tmp/bench/${jobId}/chunk-${i}.mp4`,
   };
@@ -90,7 +103,7 @@ export async function startNoopActors(url: string, actors: number, kind: ActorPa
     await ctx.pub.publish(kvPutSubject(KV_CHUNKS, chunkKey(item.jobId, item.chunk.index)), encodePayload(result, 'msgpack'));
     return { ack: true };
   };
-  const handler = kind === 'messaging' ? messaging : chunkHandler(ctx, ctx.topology.chunks, 'bench', { encode: noop });
+  const handler = kind === 'messaging' ? messaging : chunkHandler(ctx, 'bench', { encode: noop });
   const worker = new WorkWorker(ctx, NOOP_FN, handler, { concurrency: actors });
   worker.start();
   return {

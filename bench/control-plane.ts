@@ -2,8 +2,8 @@
  * Control-plane throughput: VES chunk work items through dispatch (JetStream
  * publish with Nats-Msg-Id) → encoder actors with a no-op encode → chunk
  * result in KV → ack → reduce (KV watch, results decoded and validated),
- * next to a raw JetStream publish → consume → ack baseline measured in the
- * same run. Two things run per item on the actor side:
+ * next to a raw JetStream publish → consume → ack baseline of messages of
+ * the same size, measured in the same run. Two things run per item on the actor side:
  * - the messaging path: the item decoded, its result written, ack — the
  *   control plane alone (`--actors`, a sweep);
  * - the full chunk actor: the real chunk handler — validation, idempotency
@@ -19,7 +19,7 @@
  * the median throughput, and CPU seconds of the client processes and of
  * nats-server, so it says where the time went.
  *
- *   npm run bench:control -- [--items 20000] [--actors 16,64] [--chunk-actors 64] [--repeats 3] [--layouts one,split]
+ *   npm run bench:control -- [--items 20000] [--actors 16,64,256] [--chunk-actors 64] [--repeats 3] [--layouts one,split]
  */
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -36,13 +36,13 @@ import { createRuntimeContext, natsClientTuning } from '../runtime/runtime-conte
 import { topologyFromEnv, workSubject } from '../runtime/topology.js';
 import { ChunkResult } from '../actors/ves/messages.js';
 import { decodeInternal } from '../runtime/wire.js';
-import { chunkItem, NOOP_FN, startNoopActors, startRawConsumer, type ActorPath } from './control-plane-roles.js';
+import { chunkItem, rawMessage, NOOP_FN, startNoopActors, startRawConsumer, type ActorPath } from './control-plane-roles.js';
 import { cpuSeconds, processCpuSeconds, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
     items: { type: 'string', default: '20000' },
-    actors: { type: 'string', default: '16,64' },
+    actors: { type: 'string', default: '16,64,256' },
     'chunk-actors': { type: 'string', default: '64' },
     repeats: { type: 'string', default: '3' },
     layouts: { type: 'string', default: 'one,split' },
@@ -57,7 +57,6 @@ const REPEATS = Number(values.repeats);
 const LAYOUTS = values.layouts.split(',') as Layout[];
 type Layout = 'one' | 'split';
 rootLogger.level = 'warn';
-const te = new TextEncoder();
 const ROLES = fileURLToPath(new URL('./control-plane-roles.ts', import.meta.url));
 
 interface Row {
@@ -119,8 +118,8 @@ async function rawRun(server: NatsServerHandle, layout: Layout, k: number): Prom
   const c0 = cpuSeconds();
   const s0 = processCpuSeconds(server.pid()!);
   const t0 = performance.now();
-  // Each message carries its publish time (the consumer may be another process).
-  await publishAll((i) => js.publish(`raw${k}.x`, te.encode(JSON.stringify({ i, t: performance.timeOrigin + performance.now() }))));
+  // Each message carries its publish time (the consumer may be another process) and a work item's bytes.
+  await publishAll((i) => js.publish(`raw${k}.x`, rawMessage(chunkItem(`raw${k}`, i, N))));
   const report = inProcess ? { lat: await inProcess.done, cpu: 0 } : await child!.finish(false);
   const seconds = (performance.now() - t0) / 1000;
   const clientCpu = cpuSeconds() - c0 + report.cpu;

@@ -8,7 +8,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNoResponders, isTransient } from '../runtime/js-retry.js';
-import { JetStreamPublisher, kvPutSubject } from '../runtime/js-publisher.js';
+import { JetStreamPublisher, kvPutSubject, kvStream } from '../runtime/js-publisher.js';
 import { rootLogger } from '../runtime/logger.js';
 import { PriorityPuller, type Taken } from '../runtime/priority-puller.js';
 import { createRuntimeContext, type RuntimeContext } from '../runtime/runtime-context.js';
@@ -146,5 +146,26 @@ describe('PriorityPuller shared by a pool', () => {
     puller.close();
     expect(await puller.next()).toBeNull(); // closed: no more work
     await expect.poll(() => pendingOf('t.leave', 'normal')).toEqual({ pending: 0, ackPending: 0 });
+  });
+});
+
+describe('JetStreamPublisher direct gets', () => {
+  it('reads the last value of a KV key, null for a missing or deleted one', async () => {
+    await ctx.pub.publish(kvPutSubject(KV_CHUNKS, 'wq.get.1'), te.encode('first'));
+    await ctx.pub.publish(kvPutSubject(KV_CHUNKS, 'wq.get.1'), te.encode('second'));
+    const m = await ctx.pub.lastBySubject(kvStream(KV_CHUNKS), kvPutSubject(KV_CHUNKS, 'wq.get.1'));
+    expect(m && td.decode(m.data)).toBe('second');
+    expect(await ctx.pub.lastBySubject(kvStream(KV_CHUNKS), kvPutSubject(KV_CHUNKS, 'wq.get.missing'))).toBeNull();
+    await ctx.topology.chunks.delete('wq.get.1');
+    const deleted = await ctx.pub.lastBySubject(kvStream(KV_CHUNKS), kvPutSubject(KV_CHUNKS, 'wq.get.1'));
+    expect(deleted?.headers?.get('KV-Operation')).toBe('DEL');
+  });
+
+  it('answers "no responders" for a stream without direct gets, so callers can fall back', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'NODIRECT', subjects: ['nodirect.>'], allow_direct: false });
+    await ctx.pub.publish('nodirect.a', te.encode('x'));
+    const e = await ctx.pub.lastBySubject('NODIRECT', 'nodirect.a').catch((err: unknown) => err);
+    expect(isNoResponders(e)).toBe(true);
   });
 });

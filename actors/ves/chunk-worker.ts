@@ -4,12 +4,11 @@
  * records the result in the `vpipe_chunks` KV bucket. Redelivery is
  * idempotent: a chunk already recorded as done is acked without encoding.
  */
-import type { KV } from '@nats-io/kv';
 import os from 'node:os';
 import { fromPromise } from 'xstate';
 import { encoderFor } from '../../encoders/index.js';
-import { kvPutSubject } from '../../runtime/js-publisher.js';
-import { withJsRetry } from '../../runtime/js-retry.js';
+import { kvPutSubject, kvStream } from '../../runtime/js-publisher.js';
+import { isNoResponders, withJsRetry } from '../../runtime/js-retry.js';
 import { metrics } from '../../runtime/metrics.js';
 import { runToCompletion } from '../../runtime/run-actor.js';
 import type { RuntimeContext } from '../../runtime/runtime-context.js';
@@ -20,9 +19,24 @@ import { chunkMachine, type ChunkRecord } from './chunk-machine.js';
 import { encodeChunk, type ChunkEncodeInput, type ChunkEncodeOutput } from './compute/encode-chunk.js';
 import { ChunkResult, ChunkWorkItem, chunkKey } from './messages.js';
 
-export async function readChunkResult(kv: KV, key: string): Promise<ChunkResult | null> {
-  const e = await withJsRetry(() => kv.get(key));
-  return e && e.operation === 'PUT' && e.value.length ? decodeInternal(ChunkResult, e.value) : null;
+/**
+ * A chunk's recorded result, or null. Read with a direct get through the
+ * pipelined requester (the KV API's get costs a full request per call); a
+ * bucket that does not allow direct gets is read through the KV API instead.
+ */
+export async function readChunkResult(ctx: RuntimeContext, key: string): Promise<ChunkResult | null> {
+  const value = await withJsRetry(async () => {
+    try {
+      const m = await ctx.pub.lastBySubject(kvStream(KV_CHUNKS), kvPutSubject(KV_CHUNKS, key));
+      const op = m?.headers?.get('KV-Operation');
+      return !m || op === 'DEL' || op === 'PURGE' ? null : m.data;
+    } catch (e) {
+      if (!isNoResponders(e)) throw e;
+      const entry = await ctx.topology.chunks.get(key);
+      return entry && entry.operation === 'PUT' ? entry.value : null;
+    }
+  });
+  return value?.length ? decodeInternal(ChunkResult, value) : null;
 }
 
 export interface ChunkHandlerOptions {
@@ -33,7 +47,7 @@ export interface ChunkHandlerOptions {
 }
 
 /** Builds the handler for one node's encoder actors; an encode never gets more threads than the node has cores. */
-export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string, opts: ChunkHandlerOptions = {}): WorkHandler {
+export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkHandlerOptions = {}): WorkHandler {
   const maxThreads = opts.maxThreads ?? os.availableParallelism();
   const encode = opts.encode ?? ((input: ChunkEncodeInput) => encodeChunk(encoderFor(input.spec.recipe.codec), input));
   // Through the pipelined publisher: the same KV put, without a request's per-call overhead.
@@ -58,7 +72,7 @@ export function chunkHandler(ctx: RuntimeContext, chunks: KV, workerId: string, 
     }
     const key = chunkKey(item.jobId, item.chunk.index);
     const log = wc.log.child({ jobId: item.jobId, chunk: item.chunk.index, priority: wc.priority });
-    const existing = await readChunkResult(chunks, key);
+    const existing = await readChunkResult(ctx, key);
     if (existing?.ok) {
       metrics.chunks.inc({ codec: item.codec, outcome: 'skipped' });
       log.info('chunk already encoded; acked without encoding');

@@ -64,7 +64,7 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
     for (const codec of CODECS) {
       const probe = await encoderFor(codec).probe();
       // An actor reserves the shape of a typical (720p) chunk of its codec; the supervisor packs the node with it.
-      if (probe.available) out.push({ fn: encodeFunction(codec), handler: chunkHandler(ctx, ctx.topology.chunks, workerId), shape: shapeFor(codec, 1280, 720) });
+      if (probe.available) out.push({ fn: encodeFunction(codec), handler: chunkHandler(ctx, workerId), shape: shapeFor(codec, 1280, 720) });
       else ctx.log.warn({ codec, reason: probe.reason }, 'encoder unavailable; this node takes no chunks for it');
     }
     return out;

@@ -63,10 +63,9 @@ export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal
 
 /** Publishes one work item per chunk not yet recorded (Nats-Msg-Id `<jobId>.<index>` dedupes a quick re-run). */
 export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps): Promise<void> {
-  const kv = deps.runtime.topology.chunks;
   const subject = workSubject(encodeFunction(job.recipe.codec), job.priority);
   for (const chunk of p.chunks) {
-    if ((await readChunkResult(kv, chunkKey(deps.jobId, chunk.index)))?.ok) continue;
+    if ((await readChunkResult(deps.runtime, chunkKey(deps.jobId, chunk.index)))?.ok) continue;
     const item: ChunkWorkItem = {
       jobId: deps.jobId,
       codec: job.recipe.codec,
