@@ -70,7 +70,7 @@ export function rawMessage(item: Uint8Array): Uint8Array {
 /** A chunk work item as VES dispatches it (chunk `i` of a 720p h264 job), in its wire form. */
 const RECIPE = Recipe.parse({ codec: 'h264', rateControl: { mode: 'crf', value: 23 } });
 
-export function chunkItem(jobId: string, i: number, total: number): Uint8Array {
+export function chunkItem(jobId: string, i: number, total: number, workDir = '/nonexistent'): Uint8Array {
   const item: ChunkWorkItem = {
     jobId,
     codec: 'h264',
@@ -79,7 +79,8 @@ export function chunkItem(jobId: string, i: number, total: number): Uint8Array {
     total,
     spec: { recipe: RECIPE, frameRate: { num: 25, den: 1 }, width: 1280, height: 720, sourceWidth: 1280, sourceHeight: 720, threads: 2 },
     shape: 'medium',
-    outPath: `/tmp/bench/${jobId}/chunk-${i}.mp4`,
+    // The chunk actor skips items whose work directory is gone (their job ended): the full path needs a real one.
+    outPath: `${workDir}/chunk-${i}.mkv`,
   };
   return encodePayload(item, 'msgpack');
 }

@@ -135,6 +135,7 @@ async function vpipeRun(server: NatsServerHandle, layout: Layout, actors: number
   // This process is the workflow side: it dispatches chunk items and reduces their results.
   const ctx = await createRuntimeContext({ servers: server.url, name: 'bench-workflow', mediaRoot: os.tmpdir(), log: rootLogger, workFunctions: [NOOP_FN], topology: { ...topologyFromEnv({}), ackWaitMs: 30_000 } });
   const jobId = `benchjob${k}`;
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpipe-bench-cp-work-'));
   const watch = await ctx.topology.chunks.watch({ key: `${jobId}.>` });
   const inProcess = layout === 'one' ? await startNoopActors(server.url, actors, kind) : null;
   const child = layout === 'split' ? await spawnRole('actors', { url: server.url, items: N, actors, path: kind }) : null;
@@ -155,7 +156,7 @@ async function vpipeRun(server: NatsServerHandle, layout: Layout, actors: number
   })();
   await publishAll((i) => {
     sentAt[i] = performance.now();
-    return ctx.pub.publish(workSubject(NOOP_FN, 'normal'), chunkItem(jobId, i, N), { msgID: `${jobId}.${i}` });
+    return ctx.pub.publish(workSubject(NOOP_FN, 'normal'), chunkItem(jobId, i, N, workDir), { msgID: `${jobId}.${i}` });
   });
   await reduced;
   const seconds = (performance.now() - t0) / 1000;
@@ -166,6 +167,7 @@ async function vpipeRun(server: NatsServerHandle, layout: Layout, actors: number
   await inProcess?.close();
   ctx.pub.close();
   await ctx.nc.drain();
+  fs.rmSync(workDir, { recursive: true, force: true });
   lat.sort((a, b) => a - b);
   return { path: kind === 'messaging' ? `vpipe messaging path, ${actors} actors` : `vpipe full chunk actor, ${actors} actors`, layout, actors, items: N, seconds, perSecond: N / seconds, p50ms: pct(lat, 50), p99ms: pct(lat, 99), clientCpu: own + childCpu, serverCpu };
 }

@@ -127,6 +127,7 @@ export class JobRunner {
     if (isFinal(cur.record.state)) {
       // Ended before (a crash between result and ack, or cancelled while queued): make sure the event is out, then ack.
       await publishResult(this.ctx, this.store, cur.record);
+      await this.ended(cur.record);
       return msg.ack();
     }
     if (cur.record.cancelRequested) return this.finish(msg, cur.record, 'cancelled', undefined, cancelledError());
@@ -259,10 +260,17 @@ export class JobRunner {
       return next;
     });
     await publishResult(this.ctx, this.store, v.record);
+    await this.ended(v.record);
     await msg.ack();
     metrics.jobsFinished.inc({ service: this.def.id, state });
     metrics.jobDuration.observe({ service: this.def.id, state }, (Date.now() - Date.parse(record.submittedAt)) / 1000);
     this.log.info({ jobId: record.jobId, state, error: error?.code }, 'job finished');
+  }
+
+  /** Lets the service clean up after a failed or cancelled job. Never throws. */
+  private async ended(record: JobRecord): Promise<void> {
+    if (!this.def.ended || (record.state !== 'failed' && record.state !== 'cancelled')) return;
+    await this.def.ended(this.ctx, record.jobId, record.input, record.state).catch((e: unknown) => this.log.warn({ err: e, jobId: record.jobId }, 'clean-up after the job failed'));
   }
 
   /** Jobs running in this process now (for tests and the supervisor). */

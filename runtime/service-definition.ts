@@ -45,6 +45,11 @@ export interface ServiceDefinition<Req = unknown, Input = unknown> {
   workFunctions?: readonly string[];
   /** Compute actors a node with the `encoder` role runs for this service (one pool per function it can serve here). */
   workers?(ctx: RuntimeContext): Promise<{ fn: string; handler: WorkHandler; shape: { name: string; cpus: number; memoryMb: number } }[]>;
+  /**
+   * Told once a job has failed or was cancelled, so what it left behind (temporary files, per-job records)
+   * is removed. May be told more than once (a redelivered final job); must be idempotent.
+   */
+  ended?(ctx: RuntimeContext, jobId: string, input: unknown, state: 'failed' | 'cancelled'): Promise<void>;
   /** Told when an item of one of `workFunctions` is dead-lettered, so the job it belongs to fails. Never throws. */
   onDeadLetter?(ctx: RuntimeContext, fn: string, data: Uint8Array, reason: string): Promise<void>;
 }

@@ -33,6 +33,10 @@ export interface TopologyOptions {
   ackWaitMs: number;
   maxDeliver: number;
   eventsMaxAgeSeconds: number;
+  /** A job record is removed this long after its last change (KV max age); 0 keeps records forever. */
+  jobRetentionHours: number;
+  /** Chunk results are removed this long after they were written (a finished job removes its own at once). */
+  chunkRetentionHours: number;
 }
 
 export function topologyFromEnv(env = process.env): TopologyOptions {
@@ -41,6 +45,8 @@ export function topologyFromEnv(env = process.env): TopologyOptions {
     ackWaitMs: Number(env.VPIPE_ACK_WAIT_MS ?? 30_000),
     maxDeliver: Number(env.VPIPE_MAX_DELIVER ?? 5),
     eventsMaxAgeSeconds: Number(env.VPIPE_EVENTS_MAX_AGE_S ?? 7 * 24 * 3600),
+    jobRetentionHours: Number(env.VPIPE_JOB_RETENTION_HOURS ?? 7 * 24),
+    chunkRetentionHours: Number(env.VPIPE_CHUNK_RETENTION_HOURS ?? 7 * 24),
   };
 }
 
@@ -128,7 +134,25 @@ export async function ensureTopology(
     }
   }
   const kvm = new Kvm(nc);
-  const jobs = await withJsRetry(() => kvm.create(KV_JOBS, { history: 1, replicas, storage: StorageType.File }), 30_000);
-  const chunks = await withJsRetry(() => kvm.create(KV_CHUNKS, { history: 1, replicas, storage: StorageType.File }), 30_000);
+  const jobs = await ensureKv(kvm, jsm, KV_JOBS, replicas, options.jobRetentionHours);
+  const chunks = await ensureKv(kvm, jsm, KV_CHUNKS, replicas, options.chunkRetentionHours);
   return { jobs, chunks, options };
+}
+
+/**
+ * A KV bucket whose entries expire `retentionHours` after their last write. Opening an existing
+ * bucket does not change it, so a changed retention is applied to its stream as an update.
+ */
+async function ensureKv(kvm: Kvm, jsm: JetStreamManager, bucket: string, replicas: number, retentionHours: number): Promise<KV> {
+  const ttl = Math.max(0, Math.round(retentionHours * 3600 * 1000));
+  const kv = await withJsRetry(() => kvm.create(bucket, { history: 1, replicas, storage: StorageType.File, ...(ttl ? { ttl } : {}) }), 30_000);
+  const stream = `KV_${bucket}`;
+  const info = await withJsRetry(() => jsm.streams.info(stream), 30_000);
+  const maxAge = ttl * 1_000_000;
+  if (info.config.max_age !== maxAge) {
+    // KV's usual two-minute duplicate window, but never longer than the max age (the server refuses that).
+    const dw = maxAge ? Math.min(120 * SECOND_NS, maxAge) : 120 * SECOND_NS;
+    await withJsRetry(() => jsm.streams.update(stream, { ...info.config, max_age: maxAge, duplicate_window: dw }), 30_000);
+  }
+  return kv;
 }

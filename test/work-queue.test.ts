@@ -12,7 +12,7 @@ import { JetStreamPublisher, kvPutSubject, kvStream } from '../runtime/js-publis
 import { rootLogger } from '../runtime/logger.js';
 import { PriorityPuller, type Taken } from '../runtime/priority-puller.js';
 import { createRuntimeContext, type RuntimeContext } from '../runtime/runtime-context.js';
-import { KV_CHUNKS, STREAM_WORK, topologyFromEnv, workConsumer, workSubject } from '../runtime/topology.js';
+import { ensureTopology, KV_CHUNKS, STREAM_WORK, topologyFromEnv, workConsumer, workSubject } from '../runtime/topology.js';
 import { startTestServer, type TestServer } from './helpers/nats.js';
 
 let server: TestServer;
@@ -167,5 +167,29 @@ describe('JetStreamPublisher direct gets', () => {
     await ctx.pub.publish('nodirect.a', te.encode('x'));
     const e = await ctx.pub.lastBySubject('NODIRECT', 'nodirect.a').catch((err: unknown) => err);
     expect(isNoResponders(e)).toBe(true);
+  });
+});
+
+describe('retention of job records and chunk results', () => {
+  it('expires KV entries after the configured hours and applies a changed setting to existing buckets', async () => {
+    const jsm = await jetstreamManager(nc);
+    const maxAge = async (s: string) => (await jsm.streams.info(s)).config.max_age;
+    const HOUR_NS = 3600 * 1e9;
+    expect(await maxAge('KV_vpipe_jobs')).toBe(7 * 24 * HOUR_NS);
+    expect(await maxAge('KV_vpipe_chunks')).toBe(7 * 24 * HOUR_NS);
+    await ensureTopology(ctx.nc, ctx.jsm, [], { ...topologyFromEnv({}), jobRetentionHours: 24, chunkRetentionHours: 0 });
+    expect(await maxAge('KV_vpipe_jobs')).toBe(24 * HOUR_NS);
+    expect(await maxAge('KV_vpipe_chunks')).toBe(0); // 0: kept until deleted
+    // The environment names the same settings.
+    expect(topologyFromEnv({ VPIPE_JOB_RETENTION_HOURS: '48', VPIPE_CHUNK_RETENTION_HOURS: '12' })).toMatchObject({ jobRetentionHours: 48, chunkRetentionHours: 12 });
+    // Entries written before survive the change.
+    expect(await ctx.topology.chunks.get('wq.job.7')).not.toBeNull();
+    // A short retention: the server removes an entry once it is older.
+    await ensureTopology(ctx.nc, ctx.jsm, [], { ...topologyFromEnv({}), chunkRetentionHours: 2 / 3600 });
+    await ctx.topology.chunks.put('wq.expiring', te.encode('x'));
+    expect(await ctx.topology.chunks.get('wq.expiring')).not.toBeNull();
+    await expect.poll(async () => (await ctx.topology.chunks.get('wq.expiring'))?.operation ?? 'gone', { timeout: 6_000, interval: 250 }).toBe('gone');
+    await ensureTopology(ctx.nc, ctx.jsm, [], topologyFromEnv({}));
+    expect(await maxAge('KV_vpipe_chunks')).toBe(7 * 24 * HOUR_NS);
   });
 });

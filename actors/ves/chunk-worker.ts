@@ -4,7 +4,9 @@
  * records the result in the `vpipe_chunks` KV bucket. Redelivery is
  * idempotent: a chunk already recorded as done is acked without encoding.
  */
+import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { fromPromise } from 'xstate';
 import { encoderFor } from '../../encoders/index.js';
 import { kvPutSubject, kvStream } from '../../runtime/js-publisher.js';
@@ -14,7 +16,8 @@ import { runToCompletion } from '../../runtime/run-actor.js';
 import type { RuntimeContext } from '../../runtime/runtime-context.js';
 import { KV_CHUNKS } from '../../runtime/topology.js';
 import { decodeInternal, encodePayload } from '../../runtime/wire.js';
-import { retryBackoffMs, type WorkHandler } from '../../runtime/work-worker.js';
+import type { Logger } from '../../runtime/logger.js';
+import { retryBackoffMs, type Settlement, type WorkHandler } from '../../runtime/work-worker.js';
 import { chunkMachine, type ChunkRecord } from './chunk-machine.js';
 import { encodeChunk, type ChunkEncodeInput, type ChunkEncodeOutput } from './compute/encode-chunk.js';
 import { ChunkResult, ChunkWorkItem, chunkKey } from './messages.js';
@@ -37,6 +40,19 @@ export async function readChunkResult(ctx: RuntimeContext, key: string): Promise
     }
   });
   return value?.length ? decodeInternal(ChunkResult, value) : null;
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+function jobEnded(item: ChunkWorkItem, log: Logger): Settlement {
+  metrics.chunks.inc({ codec: item.codec, outcome: 'skipped' });
+  log.info('the job has ended (its work directory is gone); chunk acked without encoding');
+  return { ack: true };
 }
 
 export interface ChunkHandlerOptions {
@@ -78,10 +94,13 @@ export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkH
       log.info('chunk already encoded; acked without encoding');
       return { ack: true };
     }
+    // A failed or cancelled job's work directory is removed: its queued chunks are moot.
+    if (!(await isDirectory(path.dirname(item.outPath)))) return jobEnded(item, log);
     const startedAt = Date.now();
     log.info({ frames: item.chunk.endFrame - item.chunk.startFrame, delivery: msg.info.deliveryCount }, 'chunk encode started');
     const out = await runToCompletion(machine, { item, startedAt, delivery: msg.info.deliveryCount }, wc.signal).catch(() => null);
     if (!out) return { nakDelayMs: 0 }; // interrupted by shutdown: give it back at once
+    if (!out.ok && !(await isDirectory(path.dirname(item.outPath)))) return jobEnded(item, log); // the job ended while this chunk ran
     if (out.ok) {
       const seconds = (Date.now() - startedAt) / 1000;
       metrics.chunks.inc({ codec: item.codec, outcome: 'ok' });

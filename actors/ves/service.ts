@@ -11,7 +11,7 @@ import { CODECS, EncodeRequest, type Container } from '../../schemas/ves.js';
 import { chunkHandler } from './chunk-worker.js';
 import { ChunkWorkItem, chunkKey, encodeFunction, type ChunkResult } from './messages.js';
 import { decodeInternal, encodePayload } from '../../runtime/wire.js';
-import { assembleOutput, awaitChunks, cleanUp, dispatch, plan, validateOutput } from './steps.js';
+import { assembleOutput, awaitChunks, cleanUp, cleanUpEnded, dispatch, plan, validateOutput } from './steps.js';
 import { encodingMachine, type VesJobInput } from './workflow.js';
 
 export const VES_VERSION = '1.0.0';
@@ -80,6 +80,8 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
       ctx.log.error({ err: e }, 'could not record a dead chunk');
     }
   },
+
+  ended: (ctx, jobId, input) => cleanUpEnded(ctx, jobId, input as VesJobInput),
 
   workflow(deps) {
     return encodingMachine.provide({

@@ -12,6 +12,7 @@ import { shapeFor } from '../../encoders/shapes.js';
 import { VpipeClient } from '../../runtime/client.js';
 import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
 import { withJsRetry } from '../../runtime/js-retry.js';
+import type { RuntimeContext } from '../../runtime/runtime-context.js';
 import type { StepDeps } from '../../runtime/service-definition.js';
 import { workSubject } from '../../runtime/topology.js';
 import { decodeInternal, encodePayload } from '../../runtime/wire.js';
@@ -22,6 +23,11 @@ import { assemble } from './compute/assemble.js';
 import { readChunkResult } from './chunk-worker.js';
 import { ChunkResult, chunkKey, encodeFunction, type ChunkWorkItem } from './messages.js';
 import type { Encoded, Plan, VesJobInput } from './workflow.js';
+
+/** Where a job's chunks are written: next to its output, so the assembler's inputs and output share a file system. */
+export function workDirFor(outputPath: string, jobId: string): string {
+  return path.join(path.dirname(outputPath), `.vpipe-${jobId}`);
+}
 
 export function chunkPath(workDir: string, index: number): string {
   return path.join(workDir, `chunk_${String(index).padStart(5, '0')}.mkv`);
@@ -39,7 +45,7 @@ export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal
   const encoder = encoderFor(job.recipe.codec);
   const probe = await encoder.probe();
   if (!probe.available) throw new VpipeError(ErrorCodes.ToolMissing, `${encoder.encoder} is not available: ${probe.reason ?? 'not in this ffmpeg build'}`);
-  const workDir = path.join(path.dirname(job.outputPath), `.vpipe-${deps.jobId}`);
+  const workDir = workDirFor(job.outputPath, deps.jobId);
   await fs.mkdir(workDir, { recursive: true });
   deps.log.info({ chunks: chunks.length, frames: src.frameTimes.length, sceneCuts: cuts.length, shape: shape.name }, 'chunks planned');
   return {
@@ -187,4 +193,15 @@ export async function validateOutput(job: VesJobInput, p: Plan, deps: StepDeps):
 export async function cleanUp(p: Plan, deps: StepDeps): Promise<void> {
   await fs.rm(p.workDir, { recursive: true, force: true }).catch(() => undefined);
   for (const c of p.chunks) await deps.runtime.topology.chunks.delete(chunkKey(deps.jobId, c.index)).catch(() => undefined);
+}
+
+/**
+ * After a failed or cancelled job: removes its work directory (chunk items still queued see it gone and
+ * are skipped without encoding) and its chunk records. Idempotent.
+ */
+export async function cleanUpEnded(ctx: RuntimeContext, jobId: string, job: VesJobInput): Promise<void> {
+  await fs.rm(workDirFor(job.outputPath, jobId), { recursive: true, force: true });
+  const keys: string[] = [];
+  for await (const k of await ctx.topology.chunks.keys(`${jobId}.>`)) keys.push(k);
+  for (const k of keys) await ctx.topology.chunks.delete(k);
 }
