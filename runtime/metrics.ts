@@ -100,6 +100,12 @@ export const metrics = {
     labelNames: ['function'] as const,
     registers: [registry],
   }),
+  poolEscalated: new client.Gauge({
+    name: 'vpipe_pool_escalated',
+    help: '1 while an actor pool is stopped after escalating (until its hold-off ends), else 0',
+    labelNames: ['function'] as const,
+    registers: [registry],
+  }),
   autoscalerDecisions: new client.Counter({
     name: 'vpipe_autoscaler_decisions_total',
     help: 'Autoscaler changes of an actor pool size',

@@ -91,6 +91,7 @@ export class WorkWorker {
   /** The pool's one mailbox reader: every idle actor waits on it, and it pulls in batches of idle actors. */
   private puller: PriorityPuller | null = null;
   private escalatedReason: string | null = null;
+  private escalatedAtMs: number | null = null;
 
   constructor(
     private readonly ctx: RuntimeContext,
@@ -119,6 +120,18 @@ export class WorkWorker {
 
   get escalated(): string | null {
     return this.escalatedReason;
+  }
+
+  /** When the pool escalated (ms since the epoch), or null. */
+  get escalatedAt(): number | null {
+    return this.escalatedAtMs;
+  }
+
+  /** Lets an escalated pool run again with a clean restart history (the caller then sets its size). */
+  reset(): void {
+    this.escalatedReason = null;
+    this.escalatedAtMs = null;
+    this.restarts = [];
   }
 
   /** Grows or shrinks the pool; shrinking retires the newest actors after their current item. */
@@ -154,6 +167,7 @@ export class WorkWorker {
     this.restarts = r.restarts;
     if (r.escalate && !this.escalatedReason) {
       this.escalatedReason = `${r.restarts.length} actor crashes within ${(this.opts.intensity ?? DEFAULT_INTENSITY).periodMs / 1000} s; last: ${why}`;
+      this.escalatedAtMs = Date.now();
       metrics.actorEscalations.inc({ function: this.fn });
       log.error({ reason: this.escalatedReason }, 'restart intensity exceeded: pool stopped (escalated)');
       this.setConcurrency(0);

@@ -26,8 +26,18 @@ export interface SupervisorOptions {
   intervalMs?: number;
   cooldownMs?: number;
   intensity?: RestartIntensity;
+  /**
+   * How long an escalated pool stays stopped before it is let run again with a clean restart history
+   * (a circuit breaker's half-open): a transient cause (a full disk, a dead NFS mount) heals without a
+   * restart of the node, a lasting one escalates again. 0 keeps it stopped until the node restarts.
+   */
+  escalationHoldMs?: number;
   /** The clock (a simulated one in tests of the decision; real here). */
   now?: () => number;
+}
+
+export function escalationHoldFromEnv(env = process.env): number {
+  return Number(env.VPIPE_ESCALATION_HOLD_MS ?? 300_000);
 }
 
 /** Node capacity: detected, or VPIPE_NODE_CPUS / VPIPE_NODE_MEMORY_MB. */
@@ -77,6 +87,7 @@ export class Supervisor {
 
   /** One round: read depths, decide, apply. Exported for tests that step it by hand. */
   async tick(): Promise<void> {
+    this.readmitEscalated();
     const depths = await readQueueDepths(this.ctx, [...this.pools.keys()]);
     const states: PoolState[] = [];
     for (const { spec, worker } of this.pools.values()) {
@@ -94,6 +105,20 @@ export class Supervisor {
     for (const { spec, worker } of this.pools.values()) {
       metrics.actors.set({ role: 'encoder', function: spec.fn, state: 'busy', shape: spec.shape.name }, worker.inFlight);
       metrics.actors.set({ role: 'encoder', function: spec.fn, state: 'idle', shape: spec.shape.name }, Math.max(0, worker.actors - worker.inFlight));
+    }
+  }
+
+  /** Lets pools escalated longer than the hold-off run again; the decision below then gives them actors. */
+  private readmitEscalated(): void {
+    const hold = this.opts.escalationHoldMs ?? escalationHoldFromEnv();
+    const now = this.opts.now?.() ?? Date.now();
+    for (const { spec, worker } of this.pools.values()) {
+      const at = worker.escalatedAt;
+      metrics.poolEscalated.set({ function: spec.fn }, at === null ? 0 : 1);
+      if (at === null || hold <= 0 || now - at < hold) continue;
+      this.ctx.log.warn({ function: spec.fn, escalatedFor: now - at, reason: worker.escalated }, 'supervisor: escalated pool let run again after its hold-off');
+      worker.reset();
+      metrics.poolEscalated.set({ function: spec.fn }, 0);
     }
   }
 

@@ -1,9 +1,11 @@
 /**
  * The supervisor against a real nats-server: a burst of work scales a pool
  * up to its max within capacity and back to min after the cooldown; a pool
- * whose actors keep crashing escalates and stops.
+ * whose actors keep crashing escalates and stops, and runs again after its
+ * hold-off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metrics } from '../runtime/metrics.js';
 import { ensureTopology, topologyFromEnv, workSubject } from '../runtime/topology.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -14,7 +16,7 @@ let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack('sup', { roles: ['api'] });
   const { nc, jsm } = stack.node.ctx;
-  await ensureTopology(nc, jsm, ['encode.test', 'encode.crash'], topologyFromEnv({}));
+  await ensureTopology(nc, jsm, ['encode.test', 'encode.crash', 'encode.heal'], topologyFromEnv({}));
 });
 
 afterAll(async () => {
@@ -58,6 +60,7 @@ describe('supervisor', () => {
       capacity: { cpus: 2, memoryMb: 2048 },
       intervalMs: 100,
       intensity: { maxRestarts: 2, periodMs: 10_000, baseBackoffMs: 10, maxBackoffMs: 50 },
+      escalationHoldMs: 0, // stays stopped
     });
     sup.start();
     try {
@@ -66,6 +69,46 @@ describe('supervisor', () => {
       expect(calls).toBe(3); // two restarts allowed, the third crash escalates
       await sleep(300);
       expect(sup.actors()['encode.crash']).toBe(0); // the autoscaler keeps it stopped
+    } finally {
+      await sup.stop(200);
+    }
+  });
+
+  it('lets an escalated pool run again after its hold-off, and the held work gets done', async () => {
+    const ctx = stack.node.ctx;
+    let calls = 0;
+    let healed = false;
+    let done = 0;
+    const sup = new Supervisor(
+      ctx,
+      [
+        {
+          fn: 'encode.heal',
+          shape,
+          min: 1,
+          max: 1,
+          handler: async () => {
+            calls++;
+            if (!healed) throw new Error('disk full');
+            done++;
+            return { ack: true };
+          },
+        },
+      ],
+      { capacity: { cpus: 2, memoryMb: 2048 }, intervalMs: 100, intensity: { maxRestarts: 1, periodMs: 10_000, baseBackoffMs: 10, maxBackoffMs: 50 }, escalationHoldMs: 1_000 },
+    );
+    sup.start();
+    try {
+      await ctx.js.publish(workSubject('encode.heal', 'normal'), new Uint8Array([1]));
+      await eventually(() => (sup.actors()['encode.heal'] === 0 ? true : undefined), 10_000, 'the pool to escalate');
+      const escalatedAt = Date.now();
+      expect((await metrics.poolEscalated.get()).values.find((v) => v.labels.function === 'encode.heal')?.value).toBe(1);
+      healed = true; // the cause goes away while the pool is held
+      await eventually(() => (sup.actors()['encode.heal'] === 1 ? true : undefined), 5_000, 'the pool back');
+      expect(Date.now() - escalatedAt).toBeGreaterThanOrEqual(800); // not before the hold-off
+      await eventually(() => (done === 1 ? true : undefined), 10_000, 'the held work done'); // redelivered after its nak delay
+      expect(calls).toBeGreaterThanOrEqual(3);
+      expect((await metrics.poolEscalated.get()).values.find((v) => v.labels.function === 'encode.heal')?.value).toBe(0);
     } finally {
       await sup.stop(200);
     }

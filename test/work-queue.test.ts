@@ -79,6 +79,7 @@ describe('JetStreamPublisher', () => {
 
   it('times out (as a transient error) when a responder never answers', async () => {
     const sub = nc.subscribe('silent.responder'); // takes the request, never replies: no 503 either
+    await nc.flush(); // the server knows the subscription before the publish
     const pub = new JetStreamPublisher(ctx.nc, 300);
     const t0 = Date.now();
     const e = await pub.publish('silent.responder', te.encode('x')).catch((err: unknown) => err);
