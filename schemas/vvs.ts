@@ -7,6 +7,12 @@ export const Expectations = z.strictObject({
   codec: Codec.optional(),
   /** In the encoder's spelling, as in a recipe (high, main10, 0 …). */
   profile: z.string().max(16).optional(),
+  /**
+   * `exact` (default): the stream signals that profile. `decodable`: it signals that profile or one its
+   * decoders must also decode (h264 Constrained Baseline ⊂ Main ⊂ High ⊂ High 10 …), as an encoder may
+   * signal the lowest profile its tools need (x264 ultrafast writes Constrained Baseline for `high`).
+   */
+  profileMatch: z.enum(['exact', 'decodable']).optional(),
   level: Level.optional(),
   resolution: Resolution.optional(),
   pixelFormat: PixelFormatName.optional(),

@@ -115,6 +115,13 @@ describe.each(CODECS)('$codec', ({ codec, ff, rc, tenBit }) => {
 });
 
 describe('other recipe features', () => {
+  it('treats a profile as a ceiling: x264 ultrafast with profile high writes Constrained Baseline, and that validates', async () => {
+    const r = await encode(cfr, { codec: 'h264', preset: 'ultrafast', profile: 'high', rateControl: { mode: 'crf', value: 30 }, chunking: chunked }, 'uf-high.mp4');
+    const v = r.validation as ValidateResult;
+    expect(v.ok, JSON.stringify(v.discrepancies)).toBe(true);
+    expect(v.measured.profile).toBe('Constrained Baseline');
+  });
+
   it('scales to the recipe resolution', async () => {
     const r = await encode(cfr, { codec: 'h264', resolution: { width: 160, height: 120 }, scaler: 'lanczos', rateControl: { mode: 'crf', value: 23 }, chunking: chunked }, 'small.mp4');
     expect((r.validation as ValidateResult).measured.resolution).toEqual({ width: 160, height: 120 });

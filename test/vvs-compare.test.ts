@@ -195,11 +195,38 @@ describe('compare: profiles per codec (recipe spelling vs ffprobe)', () => {
 
   it('explains x264 writing a lower profile than asked', () => {
     const d = only({ codec: 'h264', profile: 'high' }, m({ profile: 'Constrained Baseline' }));
-    expect(d).toMatchObject({ expected: 'high', actual: 'Constrained Baseline', message: expect.stringMatching(/expected high \(ffprobe "High"\).*ultrafast/) });
+    expect(d).toMatchObject({ expected: 'high', actual: 'Constrained Baseline', message: expect.stringMatching(/expected high \(ffprobe "High"\).*ultrafast.*decodable/) });
   });
 
   it('names an unknown profile as such', () => {
     expect(only({ profile: 'ultra' }).message).toMatch(/"ultra" is not a h264 profile/);
+  });
+
+  const decodable: [string, string, string, boolean][] = [
+    ['h264', 'high', 'Constrained Baseline', true],
+    ['h264', 'high', 'Main', true],
+    ['h264', 'high', 'High', true],
+    ['h264', 'high', 'High 10', false],
+    ['h264', 'high', 'Baseline', false], // FMO/ASO are not High tools
+    ['h264', 'main', 'High', false],
+    ['h264', 'baseline', 'Constrained Baseline', true],
+    ['h264', 'high10', 'High', true],
+    ['h264', 'high444', 'High 4:2:2 Intra', true],
+    ['hevc', 'main10', 'Main', true],
+    ['hevc', 'main', 'Main 10', false],
+    ['vp9', '2', 'Profile 0', true],
+    ['vp9', '2', 'Profile 1', false],
+    ['vp9', '3', 'Profile 1', true],
+    ['av1', 'high', 'Main', true],
+    ['av1', 'main', 'High', false],
+  ];
+  it.each(decodable)('profileMatch decodable: %s %s vs "%s" → match %s', (codec, profile, actual, ok) => {
+    expect(fields({ profile, profileMatch: 'decodable' }, m({ codec, profile: actual }))).toEqual(ok ? [] : ['profile']);
+  });
+
+  it('says what decodable allows when it fails', () => {
+    const d = only({ codec: 'h264', profile: 'main', profileMatch: 'decodable' }, m({ profile: 'High' }));
+    expect(d.message).toMatch(/expected main or a profile its decoders decode \(ffprobe "Constrained Baseline" or "Main"\)/);
   });
 
   it('uses the expected codec for the mapping when given', () => {

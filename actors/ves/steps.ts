@@ -170,7 +170,11 @@ export function expectationsFor(job: VesJobInput, p: Plan): Expectations {
     decodesWithoutErrors: true,
   };
   if (job.container !== 'raw') e.durationSeconds = p.source.durationSeconds;
-  if (r.profile) e.profile = r.profile;
+  if (r.profile) {
+    e.profile = r.profile;
+    // A recipe's profile is a ceiling: x264 signals a lower one when the preset uses fewer tools (ultrafast → Constrained Baseline).
+    e.profileMatch = 'decodable';
+  }
   if (r.level) e.level = r.level;
   if (r.rateControl.mode === 'bitrate' && job.container !== 'raw') e.averageBitrateKbps = { target: r.rateControl.targetKbps, tolerancePercent: 35, allowUndershoot: true };
   return e;

@@ -30,19 +30,48 @@ export const FFPROBE_PROFILES: Record<Codec, Record<string, readonly string[]>> 
   av1: { main: ['Main'], high: ['High'], professional: ['Professional'] },
 };
 
+/**
+ * For each recipe profile, the ffprobe names of the profiles its decoders must also decode. Baseline
+ * with FMO/ASO (ffprobe "Baseline") is not part of Main or High; Constrained Baseline is. A Main 10
+ * decoder decodes Main; VP9 profiles 1 and 2 each add to profile 0 and profile 3 decodes all;
+ * AV1 High adds to Main and Professional to both.
+ */
+export const DECODABLE_PROFILES: Record<Codec, Record<string, readonly string[]>> = (() => {
+  const h264Main = ['Constrained Baseline', 'Main'];
+  const h264High = [...h264Main, 'High'];
+  const h264High10 = [...h264High, 'High 10', 'High 10 Intra'];
+  const h264High422 = [...h264High10, 'High 4:2:2', 'High 4:2:2 Intra'];
+  const hevcMain10 = ['Main', 'Main 10'];
+  return {
+    h264: {
+      baseline: FFPROBE_PROFILES.h264.baseline!,
+      main: h264Main,
+      high: h264High,
+      high10: h264High10,
+      high422: h264High422,
+      high444: [...h264High422, 'High 4:4:4 Predictive', 'High 4:4:4 Intra', 'CAVLC 4:4:4'],
+    },
+    hevc: { main: ['Main'], main10: hevcMain10, 'main422-10': [...hevcMain10, 'Rext'], 'main444-8': ['Main', 'Rext'], 'main444-10': [...hevcMain10, 'Rext'] },
+    vp9: { '0': ['Profile 0'], '1': ['Profile 0', 'Profile 1'], '2': ['Profile 0', 'Profile 2'], '3': ['Profile 0', 'Profile 1', 'Profile 2', 'Profile 3'] },
+    av1: { main: ['Main'], high: ['Main', 'High'], professional: ['Main', 'High', 'Professional'] },
+  };
+})();
+
 const isCodec = (c: string | null): c is Codec => c !== null && Object.hasOwn(FFPROBE_PROFILES, c);
 
-/** The ffprobe names a recipe profile stands for; null when the codec or the profile is unknown (never throws). */
-export function ffprobeProfiles(codec: string | null, profile: string): readonly string[] | null {
+export type ProfileMatch = 'exact' | 'decodable';
+
+/** The ffprobe names a recipe profile stands for (or, `decodable`, that its decoders decode); null when the codec or the profile is unknown (never throws). */
+export function ffprobeProfiles(codec: string | null, profile: string, match: ProfileMatch = 'exact'): readonly string[] | null {
   if (!isCodec(codec)) return null;
-  const table = FFPROBE_PROFILES[codec];
+  const table = (match === 'decodable' ? DECODABLE_PROFILES : FFPROBE_PROFILES)[codec];
   return Object.hasOwn(table, profile) ? table[profile]! : null;
 }
 
 /** True when ffprobe's `actual` satisfies the expected profile, given in recipe spelling or (case-insensitively) ffprobe's own. */
-export function profileMatches(codec: string | null, expected: string, actual: string | null): boolean {
+export function profileMatches(codec: string | null, expected: string, actual: string | null, match: ProfileMatch = 'exact'): boolean {
   if (actual === null) return false;
-  const names = ffprobeProfiles(codec, expected);
+  const names = ffprobeProfiles(codec, expected, match);
   if (names) return names.includes(actual);
   return expected.toLowerCase() === actual.toLowerCase();
 }

@@ -39,14 +39,18 @@ const checkProfile: Check = (e, m) => {
   if (e.profile === undefined) return null;
   const codec = e.codec ?? m.codec;
   if (m.profile === null) return unmeasured('profile', e.profile, 'the profile');
-  if (profileMatches(codec, e.profile, m.profile)) return null;
-  const names = ffprobeProfiles(codec, e.profile);
+  const match = e.profileMatch ?? 'exact';
+  if (profileMatches(codec, e.profile, m.profile, match)) return null;
+  const names = ffprobeProfiles(codec, e.profile, match);
   if (!names) {
     return d('profile', e.profile, m.profile, `"${e.profile}" is not a ${codec ?? 'known'} profile (stream profile is "${m.profile}")`);
   }
-  let msg = `profile is "${m.profile}", expected ${e.profile} (ffprobe "${names.join('" or "')}"): set the encoder's profile`;
+  const wanted = match === 'decodable' ? `${e.profile} or a profile its decoders decode` : e.profile;
+  let msg = `profile is "${m.profile}", expected ${wanted} (ffprobe "${names.join('" or "')}"): set the encoder's profile`;
   // x264 signals the lowest profile the tools it used need: ultrafast turns off CABAC and 8x8 transforms.
-  if (codec === 'h264' && /Baseline|Main/.test(m.profile)) msg += '; x264 writes a lower profile when the preset disables High tools (ultrafast gives Constrained Baseline)';
+  if (match === 'exact' && codec === 'h264' && /Baseline|Main/.test(m.profile)) {
+    msg += '; x264 writes a lower profile when the preset disables High tools (ultrafast gives Constrained Baseline): ask for profileMatch "decodable" to accept that';
+  }
   return d('profile', e.profile, m.profile, msg);
 };
 
