@@ -92,10 +92,31 @@ export async function resolveMedia(uri: string, mediaRoot: string): Promise<Reso
   const st = await fs.stat(real);
   if (imageSequence) {
     if (!st.isDirectory()) throw forbidden(uri, 'the directory of an image sequence is not a directory');
+    await checkSequenceFrames(uri, real, base, root);
     return { path: path.join(real, base), imageSequence };
   }
   if (!st.isFile()) throw forbidden(uri, 'it is not a regular file');
   return { path: real, imageSequence };
+}
+
+/** A regular expression for the frame file names a pattern such as `frame%08d.png` reads. */
+export function framePattern(base: string): RegExp {
+  const m = SEQUENCE_PATTERN.exec(base)!;
+  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${esc(base.slice(0, m.index))}\\d+${esc(base.slice(m.index + m[0].length))}$`);
+}
+
+/**
+ * Every frame of a sequence that is a symbolic link must resolve under the root too (the directory was
+ * checked; its frames are read one by one). Throws MEDIA_URI_FORBIDDEN naming the first that does not.
+ */
+async function checkSequenceFrames(uri: string, dir: string, base: string, root: string): Promise<void> {
+  const frame = framePattern(base);
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    if (!e.isSymbolicLink() || !frame.test(e.name)) continue;
+    const target = await fs.realpath(path.join(dir, e.name)).catch(() => null);
+    if (target === null || !isUnder(target, root)) throw forbidden(uri, `frame ${e.name} is a symbolic link that resolves outside the media root`);
+  }
 }
 
 /**

@@ -48,6 +48,17 @@ describe('media root guard', () => {
     expect(seq).toEqual({ path: path.join(fs.realpathSync(root), 'seq', 'frame%08d.png'), imageSequence: true });
   });
 
+  it('refuses an image sequence with a frame that links outside the root, and accepts frames linked inside', async () => {
+    fs.mkdirSync(path.join(root, 'seq-links'));
+    fs.writeFileSync(path.join(root, 'seq-links', 'f0001.png'), 'x');
+    fs.symlinkSync(path.join(root, 'seq-links', 'f0001.png'), path.join(root, 'seq-links', 'f0002.png'));
+    expect(await code(`${root}/seq-links/f%04d.png`)).toBe('ok');
+    fs.symlinkSync(path.join(outside, 'secret.mp4'), path.join(root, 'seq-links', 'f0003.png'));
+    await expect(resolveMedia(`${root}/seq-links/f%04d.png`, root)).rejects.toMatchObject({ code: 'MEDIA_URI_FORBIDDEN', message: expect.stringMatching(/frame f0003\.png is a symbolic link/) });
+    // A link that is not a frame of this pattern is not read, so it does not matter.
+    expect(await code(`${root}/seq-links/g%04d.png`)).toBe('ok');
+  });
+
   it('follows symlinks that stay inside the root', async () => {
     expect(await code(`${root}/link-in.mp4`)).toBe('ok');
   });
