@@ -97,7 +97,7 @@ export type ActorPath = 'messaging' | 'chunk-actor';
 
 export async function startNoopActors(url: string, actors: number, kind: ActorPath): Promise<Actors> {
   const ctx = await createRuntimeContext({ servers: url, name: 'bench-actors', mediaRoot: os.tmpdir(), log: rootLogger, workFunctions: [NOOP_FN], topology: { ...topologyFromEnv({}), ackWaitMs: 30_000 } });
-  const noop = async (input: ChunkEncodeInput) => ({ frames: input.chunk.endFrame - input.chunk.startFrame, bytes: 0, encodeSeconds: 0 });
+  const noop = async (input: ChunkEncodeInput) => ({ frames: input.chunk.endFrame - input.chunk.startFrame, bytes: 0, encodeSeconds: 0, startSeconds: 0 });
   const messaging: WorkHandler = async (msg) => {
     const item = decodePayload(msg.data, 'msgpack') as ChunkWorkItem;
     const result: ChunkResult = { index: item.chunk.index, ok: true, path: item.outPath, frames: item.chunk.endFrame - item.chunk.startFrame, bytes: 0, worker: 'bench', delivery: msg.info.deliveryCount };

@@ -11,7 +11,7 @@ import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import { JobRef, isFinal, type ErrorBody } from '../schemas/api.js';
 import { ErrorCodes, VpipeError } from './errors.js';
 import { JobStore, publicStatus, type JobRecord } from './job-store.js';
-import { withJsRetry } from './js-retry.js';
+import { isStreamFull, withJsRetry } from './js-retry.js';
 import { metrics } from './metrics.js';
 import { publishResult } from './results.js';
 import type { RuntimeContext } from './runtime-context.js';
@@ -136,6 +136,9 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
         );
       } catch (e) {
         await store.delete(record.jobId).catch(() => undefined);
+        if (isStreamFull(e)) {
+          throw new VpipeError(ErrorCodes.Unavailable, `the work queue is full (at most ${ctx.topology.options.maxQueuedWork} items queued or running, VPIPE_MAX_QUEUED_WORK); nothing was stored, try again later`, { retryable: true, cause: e });
+        }
         throw new VpipeError(ErrorCodes.Unavailable, 'the job could not be queued; try again', { retryable: true, cause: e });
       }
       metrics.jobsAccepted.inc({ service: def.id });

@@ -33,3 +33,8 @@ export async function withJsRetry<T>(fn: () => Promise<T>, budgetMs = 20_000, re
 export function isNoResponders(e: unknown): boolean {
   return e instanceof Error && (e.name === 'NoRespondersError' || /no responders/i.test(e.message) || isNoResponders(e.cause));
 }
+
+/** The stream refused a message because it is at its limits (a full work queue: `VPIPE_MAX_QUEUED_WORK`). */
+export function isStreamFull(e: unknown): boolean {
+  return e instanceof Error && (/maximum (messages|bytes)/i.test(e.message) || isStreamFull(e.cause));
+}

@@ -37,6 +37,8 @@ export interface TopologyOptions {
   jobRetentionHours: number;
   /** Chunk results are removed this long after they were written (a finished job removes its own at once). */
   chunkRetentionHours: number;
+  /** Most work items queued or running at once (all functions): past it, new work is refused, never dropped. */
+  maxQueuedWork: number;
 }
 
 export function topologyFromEnv(env = process.env): TopologyOptions {
@@ -47,6 +49,7 @@ export function topologyFromEnv(env = process.env): TopologyOptions {
     eventsMaxAgeSeconds: Number(env.VPIPE_EVENTS_MAX_AGE_S ?? 7 * 24 * 3600),
     jobRetentionHours: Number(env.VPIPE_JOB_RETENTION_HOURS ?? 7 * 24),
     chunkRetentionHours: Number(env.VPIPE_CHUNK_RETENTION_HOURS ?? 7 * 24),
+    maxQueuedWork: Number(env.VPIPE_MAX_QUEUED_WORK ?? 1_000_000),
   };
 }
 
@@ -104,7 +107,9 @@ export async function ensureTopology(
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     num_replicas: replicas,
-    discard: DiscardPolicy.Old,
+    // A full queue refuses new work (the publisher gets an error and says so); it never drops queued work.
+    discard: DiscardPolicy.New,
+    max_msgs: options.maxQueuedWork > 0 ? options.maxQueuedWork : -1,
     duplicate_window: 120 * SECOND_NS,
   });
   await ensureStream(jsm, {

@@ -115,6 +115,15 @@ describe.each(CODECS)('$codec', ({ codec, ff, rc, tenBit }) => {
 });
 
 describe('other recipe features', () => {
+  it('puts every frame of tiny x264 ultrafast chunks at its source time (Matroska chunk files without a known start time)', async () => {
+    const recipe = { codec: 'h264', preset: 'ultrafast', rateControl: { mode: 'crf', value: 30 }, chunking: { targetSeconds: 0.2, minSeconds: 0.2 } };
+    const r = await encode(cfr, recipe, 'uf-tiny.mkv');
+    expect(r.chunks).toBeGreaterThanOrEqual(8); // 5-frame chunks, bounded by the source's keyframes
+    expect((r.validation as ValidateResult).ok, JSON.stringify((r.validation as ValidateResult).discrepancies)).toBe(true);
+    const times = await frameTimes(path.join(root, 'uf-tiny.mkv'));
+    expect(times).toEqual(Array.from({ length: 50 }, (_, i) => Math.round(i * 40) / 1000));
+  });
+
   it('treats a profile as a ceiling: x264 ultrafast with profile high writes Constrained Baseline, and that validates', async () => {
     const r = await encode(cfr, { codec: 'h264', preset: 'ultrafast', profile: 'high', rateControl: { mode: 'crf', value: 30 }, chunking: chunked }, 'uf-high.mp4');
     const v = r.validation as ValidateResult;

@@ -65,6 +65,7 @@ export const chunkMachine = setup({
             frames: context.encoded!.frames,
             bytes: context.encoded!.bytes,
             encodeSeconds: context.encoded!.encodeSeconds,
+            startSeconds: context.encoded!.startSeconds ?? undefined,
             startedAt: context.startedAt,
             finishedAt: Date.now(),
           },

@@ -38,6 +38,8 @@ export const ChunkResult = z.object({
   encodeSeconds: z.number().optional(),
   startedAt: z.number().optional(),
   finishedAt: z.number().optional(),
+  /** The chunk file's first presentation time (see ChunkEncodeOutput.startSeconds). */
+  startSeconds: z.number().optional(),
   worker: z.string().optional(),
   delivery: z.number().int().optional(),
   error: ErrorBody.optional(),

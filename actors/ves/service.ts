@@ -87,10 +87,10 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
     return encodingMachine.provide({
       actors: {
         plan: fromPromise(({ input, signal }) => plan(input, deps, signal)),
-        dispatch: fromPromise(({ input }) => dispatch(input.job, input.plan, deps)),
+        dispatch: fromPromise(({ input, signal }) => dispatch(input.job, input.plan, deps, signal)),
         awaitChunks: fromPromise(({ input, signal }) => awaitChunks(input.job, input.plan, deps, signal)),
         assemble: fromPromise(async ({ input, signal }) => {
-          const out = await assembleOutput(input.job, input.plan, signal);
+          const out = await assembleOutput(input.job, input.plan, input.encoded, signal);
           if (!input.job.validate) await cleanUp(input.plan, deps);
           return out;
         }),

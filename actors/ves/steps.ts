@@ -11,7 +11,7 @@ import { encoderFor } from '../../encoders/index.js';
 import { shapeFor } from '../../encoders/shapes.js';
 import { VpipeClient } from '../../runtime/client.js';
 import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
-import { withJsRetry } from '../../runtime/js-retry.js';
+import { isStreamFull, withJsRetry } from '../../runtime/js-retry.js';
 import type { RuntimeContext } from '../../runtime/runtime-context.js';
 import type { StepDeps } from '../../runtime/service-definition.js';
 import { workSubject } from '../../runtime/topology.js';
@@ -68,8 +68,9 @@ export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal
 }
 
 /** Publishes one work item per chunk not yet recorded (Nats-Msg-Id `<jobId>.<index>` dedupes a quick re-run). */
-export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps): Promise<void> {
+export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal?: AbortSignal): Promise<void> {
   const subject = workSubject(encodeFunction(job.recipe.codec), job.priority);
+  let waitedFull = false;
   for (const chunk of p.chunks) {
     if ((await readChunkResult(deps.runtime, chunkKey(deps.jobId, chunk.index)))?.ok) continue;
     const item: ChunkWorkItem = {
@@ -82,8 +83,36 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps): Promi
       shape: p.shape,
       outPath: chunkPath(p.workDir, chunk.index),
     };
-    await withJsRetry(() => deps.runtime.pub.publish(subject, encodePayload(item, 'msgpack'), { msgID: `${deps.jobId}.${chunk.index}` }));
+    // A full work queue (VPIPE_MAX_QUEUED_WORK) is backpressure: wait for room, as long as the job runs
+    // (the job runner keeps its work item alive meanwhile), then queue the chunk.
+    for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 5_000)) {
+      try {
+        await withJsRetry(() => deps.runtime.pub.publish(subject, encodePayload(item, 'msgpack'), { msgID: `${deps.jobId}.${chunk.index}` }));
+        break;
+      } catch (e) {
+        if (!isStreamFull(e)) throw e;
+        if (!waitedFull) deps.log.warn({ chunk: chunk.index }, 'the work queue is full; waiting for room to queue the remaining chunks');
+        waitedFull = true;
+        await sleep(waitMs, signal);
+      }
+    }
   }
+}
+
+/** Resolves after `ms`; rejects with CANCELLED if `signal` aborts first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new VpipeError(ErrorCodes.Cancelled, 'interrupted'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new VpipeError(ErrorCodes.Cancelled, 'interrupted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** How long the reduce's KV watch may stay silent before it is re-created (it replays the current results). */
@@ -145,9 +174,10 @@ export async function awaitChunks(job: VesJobInput, p: Plan, deps: StepDeps, sig
   return { results: list, wallSeconds: Number.isFinite(start) && end > start ? (end - start) / 1000 : 0 };
 }
 
-export async function assembleOutput(job: VesJobInput, p: Plan, signal: AbortSignal): Promise<{ bytes: number }> {
+export async function assembleOutput(job: VesJobInput, p: Plan, encoded: Encoded | null, signal: AbortSignal): Promise<{ bytes: number }> {
+  const starts = new Map((encoded?.results ?? []).map((r) => [r.index, r.startSeconds]));
   return assemble({
-    chunks: p.chunks.map((c) => ({ path: chunkPath(p.workDir, c.index), durationSeconds: c.durationSeconds })),
+    chunks: p.chunks.map((c) => ({ path: chunkPath(p.workDir, c.index), durationSeconds: c.durationSeconds, startSeconds: starts.get(c.index) })),
     outPath: job.outputPath,
     container: job.container,
     raw: encoderFor(job.recipe.codec).rawFormat,

@@ -61,7 +61,7 @@ export const encodingMachine = setup({
     plan: fromPromise<Plan, VesJobInput>(notProvided('plan')),
     dispatch: fromPromise<void, { job: VesJobInput; plan: Plan }>(notProvided('dispatch')),
     awaitChunks: fromPromise<Encoded, { job: VesJobInput; plan: Plan }>(notProvided('awaitChunks')),
-    assemble: fromPromise<{ bytes: number }, { job: VesJobInput; plan: Plan }>(notProvided('assemble')),
+    assemble: fromPromise<{ bytes: number }, { job: VesJobInput; plan: Plan; encoded: Encoded | null }>(notProvided('assemble')),
     validate: fromPromise<ValidateResult, { job: VesJobInput; plan: Plan }>(notProvided('validate')),
   },
 }).createMachine({
@@ -96,7 +96,7 @@ export const encodingMachine = setup({
     assembling: {
       invoke: {
         src: 'assemble',
-        input: ({ context }) => ({ job: context.job, plan: context.plan! }),
+        input: ({ context }) => ({ job: context.job, plan: context.plan!, encoded: context.encoded }),
         onDone: [
           { guard: 'wantsValidation', target: 'validating', actions: assign({ bytes: ({ event }) => event.output.bytes }) },
           { target: 'succeeded', actions: assign({ bytes: ({ event }) => event.output.bytes }) },

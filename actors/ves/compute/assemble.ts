@@ -11,7 +11,8 @@ import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../run
 import type { Container } from '../../../schemas/ves.js';
 
 export interface AssembleInput {
-  chunks: { path: string; durationSeconds: number }[];
+  /** In order; `startSeconds` is the file's first presentation time when known (becomes its `inpoint`). */
+  chunks: { path: string; durationSeconds: number; startSeconds?: number }[];
   outPath: string;
   container: Container;
   /** Muxer (h264, hevc, ivf) and Annex B bitstream filter for container 'raw'. */
@@ -27,7 +28,11 @@ export function concatList(chunks: AssembleInput['chunks']): string {
   const lines = ['ffconcat version 1.0'];
   for (const c of chunks) {
     if (c.path.includes("'") || c.path.includes('\n')) throw new VpipeError(ErrorCodes.Internal, `unexpected chunk path ${c.path}`);
-    lines.push(`file '${c.path}'`, `duration ${c.durationSeconds.toFixed(6)}`);
+    lines.push(`file '${c.path}'`);
+    // The in point is where the file's timeline starts: without it the demuxer uses the file's start time,
+    // and where the demuxer cannot tell that (x264 ultrafast in Matroska) it takes 0, shifting the chunk by a frame.
+    if (c.startSeconds !== undefined) lines.push(`inpoint ${c.startSeconds.toFixed(6)}`);
+    lines.push(`duration ${c.durationSeconds.toFixed(6)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -24,6 +24,20 @@ export interface ChunkEncodeOutput {
   frames: number;
   bytes: number;
   encodeSeconds: number;
+  /**
+   * Presentation time of the chunk file's first frame, in its own timeline (the
+   * seek leaves it a frame or so after zero), or null if it could not be read.
+   * The assembler needs it: the concat demuxer aligns a file by its start time,
+   * which the Matroska demuxer cannot always tell (x264 ultrafast chunks).
+   */
+  startSeconds: number | null;
+}
+
+/** The first packet's presentation time: a chunk starts with a keyframe, which is also first in display order. Null if unreadable. */
+export async function firstFrameTime(file: string, run: ToolRunner = runTool): Promise<number | null> {
+  const r = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', ...inputArgs(file)]);
+  const t = Number.parseFloat(r.stdout.trim().split('\n')[0] ?? '');
+  return r.code === 0 && Number.isFinite(t) ? t : null;
 }
 
 /** Builds the ffmpeg arguments (exported for tests). */
@@ -76,9 +90,10 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
     if (frames !== expected) {
       throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: encoded ${frames} frames, expected ${expected} (${range} could not all be decoded)`);
     }
+    const startSeconds = await firstFrameTime(tmp, run);
     await fs.rename(tmp, input.outPath);
     const { size } = await fs.stat(input.outPath);
-    return { frames, bytes: size, encodeSeconds: (Date.now() - started) / 1000 };
+    return { frames, bytes: size, encodeSeconds: (Date.now() - started) / 1000, startSeconds };
   } finally {
     await fs.rm(tmp, { force: true });
   }
