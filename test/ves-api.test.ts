@@ -75,6 +75,8 @@ describe.each(CODECS)('$codec', ({ codec, ff, rc, tenBit }) => {
     expect(v.ok, JSON.stringify(v.discrepancies)).toBe(true);
     expect(v.measured.frameCount).toBe(50);
     expect((await videoStream(path.join(root, `out-${codec}.mkv`))).codec_name).toBe(ff);
+    // Every frame at its source time across the chunk joins (25 fps: 40 ms apart).
+    expect(await frameTimes(path.join(root, `out-${codec}.mkv`))).toEqual(Array.from({ length: 50 }, (_, i) => Math.round(i * 40) / 1000));
     // Chunk files are cleaned up once the output is written.
     expect(fs.readdirSync(root).filter((f) => f.startsWith('.vpipe-'))).toEqual([]);
   });
