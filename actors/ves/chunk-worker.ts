@@ -49,6 +49,21 @@ async function isDirectory(p: string): Promise<boolean> {
   );
 }
 
+/** Work directories seen to exist in the last second: a stat per chunk showed up in bench:control (thread-pool work for every item). */
+const liveDirs = new Map<string, number>();
+const LIVE_DIR_TTL_MS = 1_000;
+
+/** Whether a job's work directory still exists; a positive answer is reused for a second, a negative one never. */
+async function workDirExists(dir: string): Promise<boolean> {
+  const now = Date.now();
+  if ((liveDirs.get(dir) ?? 0) > now) return true;
+  const ok = await isDirectory(dir);
+  if (liveDirs.size > 1_000) liveDirs.clear();
+  if (ok) liveDirs.set(dir, now + LIVE_DIR_TTL_MS);
+  else liveDirs.delete(dir);
+  return ok;
+}
+
 function jobEnded(item: ChunkWorkItem, log: Logger): Settlement {
   metrics.chunks.inc({ codec: item.codec, outcome: 'skipped' });
   log.info('the job has ended (its work directory is gone); chunk acked without encoding');
@@ -95,12 +110,12 @@ export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkH
       return { ack: true };
     }
     // A failed or cancelled job's work directory is removed: its queued chunks are moot.
-    if (!(await isDirectory(path.dirname(item.outPath)))) return jobEnded(item, log);
+    if (!(await workDirExists(path.dirname(item.outPath)))) return jobEnded(item, log);
     const startedAt = Date.now();
     log.info({ frames: item.chunk.endFrame - item.chunk.startFrame, delivery: msg.info.deliveryCount }, 'chunk encode started');
     const out = await runToCompletion(machine, { item, startedAt, delivery: msg.info.deliveryCount }, wc.signal).catch(() => null);
     if (!out) return { nakDelayMs: 0 }; // interrupted by shutdown: give it back at once
-    if (!out.ok && !(await isDirectory(path.dirname(item.outPath)))) return jobEnded(item, log); // the job ended while this chunk ran
+    if (!out.ok && !(await isDirectory(path.dirname(item.outPath)))) return jobEnded(item, log); // the job ended while this chunk ran (no cached answer here)
     if (out.ok) {
       const seconds = (Date.now() - startedAt) / 1000;
       metrics.chunks.inc({ codec: item.codec, outcome: 'ok' });
