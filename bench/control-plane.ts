@@ -15,9 +15,10 @@
  * - `split`: the consumers in a second process — for vpipe the encoder
  *   actors (the `encoder` role), for the baseline its consumer — as a
  *   production node runs roles apart.
- * Each configuration runs `--repeats` times; the table shows the run with
- * the median throughput, and CPU seconds of the client processes and of
- * nats-server, so it says where the time went.
+ * Each configuration runs `--repeats` times, each run right after a baseline
+ * run of its own; the table shows the run with the median throughput, the
+ * median of the paired ratios, and CPU seconds of the client processes and
+ * of nats-server, so it says where the time went.
  *
  *   npm run bench:control -- [--items 20000] [--actors 16,64,256] [--chunk-actors 64] [--repeats 3] [--layouts one,split]
  */
@@ -176,30 +177,40 @@ function median(rows: Row[]): Row {
   return [...rows].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(rows.length / 2)]!;
 }
 
+function medianOf(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}
+
 async function main() {
   const server = await startNatsServer({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'vpipe-bench-cp-')), logFile: '/dev/null' });
-  const runs = new Map<string, Row[]>();
-  const add = (r: Row) => runs.set(`${r.layout}|${r.path}`, [...(runs.get(`${r.layout}|${r.path}`) ?? []), r]);
+  const runs = new Map<string, (Row & { vsRaw: number })[]>();
+  const add = (r: Row, vsRaw: number) => runs.set(`${r.layout}|${r.path}`, [...(runs.get(`${r.layout}|${r.path}`) ?? []), { ...r, vsRaw }]);
   let k = 0;
   try {
     for (let rep = 0; rep < REPEATS; rep++) {
       for (const layout of LAYOUTS) {
-        // Interleaved, so drift on a noisy machine hits baseline and vpipe alike.
-        add(await rawRun(server, layout, ++k));
-        for (const a of ACTORS) add(await vpipeRun(server, layout, a, 'messaging', ++k));
-        add(await vpipeRun(server, layout, CHUNK_ACTORS, 'chunk-actor', ++k));
+        // Each vpipe run is paired with a baseline run just before it: this VM's speed drifts by up to 2×
+        // within a minute, so a ratio is only fair between neighbours.
+        const configs: [number, ActorPath][] = [...ACTORS.map((a): [number, ActorPath] => [a, 'messaging']), [CHUNK_ACTORS, 'chunk-actor']];
+        for (const [a, kind] of configs) {
+          const raw = await rawRun(server, layout, ++k);
+          add(raw, 1);
+          const v = await vpipeRun(server, layout, a, kind, ++k);
+          add(v, v.perSecond / raw.perSecond);
+        }
         process.stderr.write('.');
       }
     }
   } finally {
     await server.stop();
   }
-  const medians = [...runs.values()].map(median);
-  const rawOf = (l: Layout) => medians.find((r) => r.layout === l && r.actors === null)!.perSecond;
-  const header = ['layout', 'path', 'items/s', 'p50 ms', 'p99 ms', 'client CPU s', 'server CPU s', '× raw (same layout)'];
-  process.stdout.write(`\n\nControl plane — ${N} items per run, median of ${REPEATS} runs, ${os.availableParallelism()} cores, nats-server on the same machine\n\n`);
-  process.stdout.write(`${table(header, medians.map((r) => [r.layout, r.path, r.perSecond, r.p50ms, r.p99ms, r.clientCpu, r.serverCpu, r.perSecond / rawOf(r.layout)]))}\n`);
-  const file = writeResult('control-plane', { items: N, repeats: REPEATS, medians: medians.map((r) => ({ ...r, vsRaw: r.perSecond / rawOf(r.layout) })), runs: [...runs.values()].flat() });
+  const rows = [...runs.values()].map((rs) => ({ ...median(rs), vsRaw: medianOf(rs.map((r) => r.vsRaw)), vsRawRange: [Math.min(...rs.map((r) => r.vsRaw)), Math.max(...rs.map((r) => r.vsRaw))] }));
+  const header = ['layout', 'path', 'items/s', 'p50 ms', 'p99 ms', 'client CPU s', 'server CPU s', '× raw (paired)', 'range'];
+  process.stdout.write(`\n\nControl plane — ${N} items per run, ${REPEATS} runs each (median shown), ${os.availableParallelism()} cores, nats-server on the same machine\n`);
+  process.stdout.write('× raw: median over runs of vpipe ÷ the baseline run just before it (same layout)\n\n');
+  const fmt = (r: (typeof rows)[number]) => (r.actors === null ? '' : `${r.vsRawRange[0]!.toFixed(2)}–${r.vsRawRange[1]!.toFixed(2)}`);
+  process.stdout.write(`${table(header, rows.map((r) => [r.layout, r.path, r.perSecond, r.p50ms, r.p99ms, r.clientCpu, r.serverCpu, r.vsRaw, fmt(r)]))}\n`);
+  const file = writeResult('control-plane', { items: N, repeats: REPEATS, medians: rows, runs: [...runs.values()].flat() });
   process.stdout.write(`\nwritten ${path.relative(process.cwd(), file)}\n`);
 }
 
