@@ -92,7 +92,6 @@ export class JobRunner {
     this.ctlSub?.unsubscribe();
   }
 
-
   private async pullAndRun(puller: PriorityPuller): Promise<void> {
     while (!this.stopping.signal.aborted) {
       let taken;

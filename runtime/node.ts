@@ -155,6 +155,7 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
       await Promise.all(apis.map((a) => a.stop()));
       await Promise.all([...runners.map((r) => r.stop(graceMs)), supervisor?.stop(graceMs), stopKeeper()]);
       await drainWithin(ctx.nc);
+      ctx.pub.close(); // anything still unanswered fails now instead of at its time-out
       await metrics?.close();
       await server?.stop();
     },

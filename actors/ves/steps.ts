@@ -14,7 +14,8 @@ import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
 import { isStreamFull, withJsRetry } from '../../runtime/js-retry.js';
 import type { RuntimeContext } from '../../runtime/runtime-context.js';
 import type { StepDeps } from '../../runtime/service-definition.js';
-import { workSubject } from '../../runtime/topology.js';
+import { KV_CHUNKS, workSubject } from '../../runtime/topology.js';
+import { kvPutSubject, kvStream } from '../../runtime/js-publisher.js';
 import { decodeInternal, encodePayload } from '../../runtime/wire.js';
 import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
 import { detectSceneCuts, readSourceFrames } from './compute/source-frames.js';
@@ -223,10 +224,15 @@ export async function validateOutput(job: VesJobInput, p: Plan, deps: StepDeps):
   return ev.result as ValidateResult;
 }
 
+/** Removes a job's chunk records in one call (a purge of its keys' subjects, however many chunks it had). */
+async function purgeChunkRecords(ctx: RuntimeContext, jobId: string): Promise<void> {
+  await withJsRetry(() => ctx.jsm.streams.purge(kvStream(KV_CHUNKS), { filter: `${kvPutSubject(KV_CHUNKS, jobId)}.>` }));
+}
+
 /** Removes the chunk files and records once the output is safely written. Never throws. */
 export async function cleanUp(p: Plan, deps: StepDeps): Promise<void> {
   await fs.rm(p.workDir, { recursive: true, force: true }).catch(() => undefined);
-  for (const c of p.chunks) await deps.runtime.topology.chunks.delete(chunkKey(deps.jobId, c.index)).catch(() => undefined);
+  await purgeChunkRecords(deps.runtime, deps.jobId).catch(() => undefined);
 }
 
 /**
@@ -235,7 +241,5 @@ export async function cleanUp(p: Plan, deps: StepDeps): Promise<void> {
  */
 export async function cleanUpEnded(ctx: RuntimeContext, jobId: string, job: VesJobInput): Promise<void> {
   await fs.rm(workDirFor(job.outputPath, jobId), { recursive: true, force: true });
-  const keys: string[] = [];
-  for await (const k of await ctx.topology.chunks.keys(`${jobId}.>`)) keys.push(k);
-  for (const k of keys) await ctx.topology.chunks.delete(k);
+  await purgeChunkRecords(ctx, jobId);
 }
