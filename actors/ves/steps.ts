@@ -68,12 +68,16 @@ export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal
   };
 }
 
+/** Chunk items in flight at once while dispatching: thousands of chunks queue in a few round trips, in index order. */
+const DISPATCH_WINDOW = 32;
+
 /** Publishes one work item per chunk not yet recorded (Nats-Msg-Id `<jobId>.<index>` dedupes a quick re-run). */
 export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal?: AbortSignal): Promise<void> {
   const subject = workSubject(encodeFunction(job.recipe.codec), job.priority);
   let waitedFull = false;
-  for (const chunk of p.chunks) {
-    if ((await readChunkResult(deps.runtime, chunkKey(deps.jobId, chunk.index)))?.ok) continue;
+  let failed = false;
+  const one = async (chunk: Plan['chunks'][number]) => {
+    if ((await readChunkResult(deps.runtime, chunkKey(deps.jobId, chunk.index)))?.ok) return;
     const item: ChunkWorkItem = {
       jobId: deps.jobId,
       codec: job.recipe.codec,
@@ -86,10 +90,10 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal
     };
     // A full work queue (VPIPE_MAX_QUEUED_WORK) is backpressure: wait for room, as long as the job runs
     // (the job runner keeps its work item alive meanwhile), then queue the chunk.
-    for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 5_000)) {
+    for (let waitMs = 250; !failed; waitMs = Math.min(waitMs * 2, 5_000)) {
       try {
         await withJsRetry(() => deps.runtime.pub.publish(subject, encodePayload(item, 'msgpack'), { msgID: `${deps.jobId}.${chunk.index}` }));
-        break;
+        return;
       } catch (e) {
         if (!isStreamFull(e)) throw e;
         if (!waitedFull) deps.log.warn({ chunk: chunk.index }, 'the work queue is full; waiting for room to queue the remaining chunks');
@@ -97,7 +101,19 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal
         await sleep(waitMs, signal);
       }
     }
-  }
+  };
+  // A window of dispatchers takes chunks in index order; the first error stops them all.
+  let next = 0;
+  const lane = async () => {
+    while (!failed && next < p.chunks.length) {
+      const chunk = p.chunks[next++]!;
+      await one(chunk).catch((e: unknown) => {
+        failed = true;
+        throw e;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DISPATCH_WINDOW, p.chunks.length) }, lane));
 }
 
 /** Resolves after `ms`; rejects with CANCELLED if `signal` aborts first. */
