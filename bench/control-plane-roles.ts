@@ -67,9 +67,9 @@ export function rawMessage(item: Uint8Array): Uint8Array {
   return m;
 }
 
-/** A chunk work item as VES dispatches it (chunk `i` of a 720p h264 job), in its wire form. */
 const RECIPE = Recipe.parse({ codec: 'h264', rateControl: { mode: 'crf', value: 23 } });
 
+/** A chunk work item as VES dispatches it (chunk `i` of a 720p h264 job), in its wire form. */
 export function chunkItem(jobId: string, i: number, total: number, workDir = '/nonexistent'): Uint8Array {
   const item: ChunkWorkItem = {
     jobId,
