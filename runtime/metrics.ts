@@ -56,6 +56,13 @@ export const metrics = {
     labelNames: ['service'] as const,
     registers: [registry],
   }),
+  workQueueWait: new client.Histogram({
+    name: 'vpipe_work_queue_wait_seconds',
+    help: 'How long a work item waited in its queue before an actor took it (first deliveries; the wait priority classes shorten)',
+    labelNames: ['function', 'priority'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [registry],
+  }),
   workQueueDepth: new client.Gauge({
     name: 'vpipe_work_queue_depth',
     help: 'num_pending + num_ack_pending of a work consumer',

@@ -11,6 +11,7 @@
  */
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PRIORITIES, type Priority } from '../schemas/common.js';
+import { metrics } from './metrics.js';
 import { STREAM_WORK, workConsumer } from './topology.js';
 import { parseAckSubject, WorkMessage } from './work-message.js';
 
@@ -65,6 +66,8 @@ export class PriorityPuller {
   private readonly stream: string;
   private readonly consumerFor: (p: Priority) => string;
   private readonly classes: readonly Priority[];
+  /** Work function name for metrics; empty for non-work streams (the dead-letter keeper's advisories). */
+  private readonly fn: string;
   private readonly waited: Record<Priority, number> = { high: 0, normal: 0, low: 0 };
   /** When each class was last found empty, and when a publish to it was last seen (from the wake-up subscription). */
   private readonly emptyAt: Record<Priority, number> = { high: -Infinity, normal: -Infinity, low: -Infinity };
@@ -91,6 +94,7 @@ export class PriorityPuller {
     this.stream = opts.stream ?? STREAM_WORK;
     this.consumerFor = opts.consumerFor ?? ((p) => workConsumer(fn, p));
     this.classes = opts.priorities ?? PRIORITIES;
+    this.fn = opts.stream === undefined || opts.stream === STREAM_WORK ? fn : '';
     this.inboxSub = this.subscribeInbox();
     // JetStream publishes are ordinary NATS messages too: a core subscription on the work subjects is a cheap wake-up bell.
     this.sub = nc.subscribe(opts.wakeSubject ?? `vpipe.work.${fn}.*`, {
@@ -254,6 +258,7 @@ export class PriorityPuller {
     if (!w) return msg.nak();
     this.waited[p] = 0;
     for (const q of PRIORITIES) if (q !== p) this.waited[q]++;
+    if (this.fn && msg.info.deliveryCount === 1) metrics.workQueueWait.observe({ function: this.fn, priority: p }, Math.max(0, Date.now() - msg.info.storedAtMs) / 1000);
     this.settle(w, { msg, priority: p });
   }
 

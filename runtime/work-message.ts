@@ -14,6 +14,8 @@ export interface DeliveryInfo {
   deliveryCount: number;
   streamSeq: number;
   pending: number;
+  /** When the message was stored in the stream (ms since the epoch). */
+  storedAtMs: number;
 }
 
 /** Parses `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>` (and the v2 form with domain and account hash). */
@@ -27,6 +29,8 @@ export function parseAckSubject(reply: string): DeliveryInfo | null {
     consumer: t[o + 1]!,
     deliveryCount: Number(t[o + 2]),
     streamSeq: Number(t[o + 3]),
+    // The timestamp token is nanoseconds since the epoch: too big for a double's integer range, fine in ms.
+    storedAtMs: Number(t[o + 5]) / 1e6,
     pending: Number(t[o + 6]),
   };
 }

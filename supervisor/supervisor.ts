@@ -65,7 +65,10 @@ export class Supervisor {
       const worker = new WorkWorker(ctx, spec.fn, spec.handler, {
         concurrency: 0,
         intensity: opts.intensity,
-        onEscalate: (reason) => ctx.log.error({ function: spec.fn, reason }, 'supervisor: pool escalated and stopped'),
+        onEscalate: (reason) => {
+          metrics.poolEscalated.set({ function: spec.fn }, 1);
+          ctx.log.error({ function: spec.fn, reason }, 'supervisor: pool escalated and stopped');
+        },
       });
       this.pools.set(spec.fn, { spec, worker });
     }

@@ -54,7 +54,7 @@ describe('wire codec', () => {
 describe('JetStream ack subjects', () => {
   it('parses the v1 and v2 forms', () => {
     expect(parseAckSubject('$JS.ACK.VPIPE_WORK.work_vis_high.3.17.9.1700000000000000000.4')).toMatchObject({
-      stream: 'VPIPE_WORK', consumer: 'work_vis_high', deliveryCount: 3, streamSeq: 17, pending: 4,
+      stream: 'VPIPE_WORK', consumer: 'work_vis_high', deliveryCount: 3, streamSeq: 17, pending: 4, storedAtMs: 1_700_000_000_000,
     });
     expect(parseAckSubject('$JS.ACK.hub.ACCHASH.VPIPE_WORK.c.1.2.3.4.5.tok')).toMatchObject({ stream: 'VPIPE_WORK', consumer: 'c', deliveryCount: 1 });
     expect(parseAckSubject('_INBOX.abc')).toBeNull();

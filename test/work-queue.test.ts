@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNoResponders, isTransient } from '../runtime/js-retry.js';
 import { JetStreamPublisher, kvPutSubject, kvStream } from '../runtime/js-publisher.js';
 import { rootLogger } from '../runtime/logger.js';
+import { metrics } from '../runtime/metrics.js';
 import { PriorityPuller, type Taken } from '../runtime/priority-puller.js';
 import { createRuntimeContext, type RuntimeContext } from '../runtime/runtime-context.js';
 import { ensureTopology, KV_CHUNKS, STREAM_WORK, topologyFromEnv, workConsumer, workSubject } from '../runtime/topology.js';
@@ -23,7 +24,7 @@ const td = new TextDecoder();
 
 beforeAll(async () => {
   server = await startTestServer();
-  ctx = await createRuntimeContext({ servers: server.url, name: 'wq-test', mediaRoot: '/tmp', log: rootLogger, workFunctions: ['t.one', 't.many', 't.prio', 't.leave'], topology: topologyFromEnv({}) });
+  ctx = await createRuntimeContext({ servers: server.url, name: 'wq-test', mediaRoot: '/tmp', log: rootLogger, workFunctions: ['t.one', 't.many', 't.prio', 't.leave', 't.wait'], topology: topologyFromEnv({}) });
   nc = await connect({ servers: server.url });
 });
 
@@ -128,6 +129,21 @@ describe('PriorityPuller shared by a pool', () => {
     }
     puller.close();
     expect(got.map((t) => t.priority)).toEqual(['high', 'high', 'high', 'normal', 'normal', 'normal', 'low', 'low', 'low']);
+  });
+
+  it('measures how long each item waited in its queue (vpipe_work_queue_wait_seconds)', async () => {
+    const waitOf = async () => (await metrics.workQueueWait.get()).values.filter((v) => v.labels.function === 't.wait' && v.labels.priority === 'high');
+    await ctx.pub.publish(workSubject('t.wait', 'high'), te.encode('w'));
+    await new Promise((r) => setTimeout(r, 300));
+    const puller = new PriorityPuller(ctx.nc, 't.wait');
+    const t = await puller.next(AbortSignal.timeout(3_000));
+    t!.msg.ackNoWait();
+    puller.close();
+    const v = await waitOf();
+    expect(v.find((x) => x.metricName === 'vpipe_work_queue_wait_seconds_count')?.value).toBe(1);
+    const sum = v.find((x) => x.metricName === 'vpipe_work_queue_wait_seconds_sum')?.value ?? 0;
+    expect(sum).toBeGreaterThanOrEqual(0.25);
+    expect(sum).toBeLessThan(5);
   });
 
   it('wakes a waiting actor when work is published, and gives nothing to an actor that left', async () => {
