@@ -50,6 +50,8 @@ export function pullOrder(waited: Record<Priority, number>, bound: number): Prio
 const PULL_EXPIRES_NS = 100_000_000;
 const PULL_REPLY_TIMEOUT_MS = 5_000;
 const NAK = new TextEncoder().encode('-NAK');
+/** How long an item taken for a caller that left may wait for another caller (well inside any ack wait). */
+const SPARE_MS = 500;
 const te = new TextEncoder();
 
 interface Waiter {
@@ -82,6 +84,12 @@ export class PriorityPuller {
   private pumping = false;
   private pumpScheduled = false;
   private closed = false;
+  /**
+   * Items whose caller left while their pull was in flight (an actor retired): the next caller gets
+   * them at once; one left over after SPARE_MS is given back. A nak would count as a delivery.
+   */
+  private readonly spares: { taken: Taken; at: number }[] = [];
+  private spareTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -118,6 +126,8 @@ export class PriorityPuller {
    */
   next(signal?: AbortSignal): Promise<Taken | null> {
     if (signal?.aborted || this.closed) return Promise.resolve(null);
+    const spare = this.spares.shift();
+    if (spare) return Promise.resolve(spare.taken);
     return new Promise<Taken | null>((resolve, reject) => {
       const w: Waiter = {
         resolve,
@@ -153,6 +163,8 @@ export class PriorityPuller {
     this.closed = true;
     this.wake?.();
     for (const w of this.waiters.splice(0)) this.settle(w, null);
+    for (const s of this.spares.splice(0)) s.taken.msg.nak();
+    if (this.spareTimer) clearTimeout(this.spareTimer);
     this.sub.unsubscribe();
     this.inboxSub.unsubscribe();
   }
@@ -253,13 +265,22 @@ export class PriorityPuller {
   }
 
   private handOut(msg: WorkMessage, p: Priority): void {
-    const w = this.waiters.shift();
-    // The caller left while the pull was in flight (it retired or the pool stopped): give the item back.
-    if (!w) return msg.nak();
     this.waited[p] = 0;
     for (const q of PRIORITIES) if (q !== p) this.waited[q]++;
     if (this.fn && msg.info.deliveryCount === 1) metrics.workQueueWait.observe({ function: this.fn, priority: p }, Math.max(0, Date.now() - msg.info.storedAtMs) / 1000);
-    this.settle(w, { msg, priority: p });
+    const w = this.waiters.shift();
+    if (w) return this.settle(w, { msg, priority: p });
+    // The caller left while the pull was in flight (it retired, or the pool is stopping): keep the item briefly for the next one.
+    this.spares.push({ taken: { msg, priority: p }, at: Date.now() });
+    this.spareTimer ??= setTimeout(() => this.expireSpares(), SPARE_MS);
+  }
+
+  /** Gives back spares nobody took in time. */
+  private expireSpares(): void {
+    this.spareTimer = null;
+    const now = Date.now();
+    while (this.spares.length && now - this.spares[0]!.at >= SPARE_MS) this.spares.shift()!.taken.msg.nak();
+    if (this.spares.length) this.spareTimer = setTimeout(() => this.expireSpares(), SPARE_MS - (now - this.spares[0]!.at));
   }
 
   /** Waits for a wake-up (a publish, a new caller, close) or the idle poll. */

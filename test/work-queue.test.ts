@@ -24,7 +24,7 @@ const td = new TextDecoder();
 
 beforeAll(async () => {
   server = await startTestServer();
-  ctx = await createRuntimeContext({ servers: server.url, name: 'wq-test', mediaRoot: '/tmp', log: rootLogger, workFunctions: ['t.one', 't.many', 't.prio', 't.leave', 't.wait'], topology: topologyFromEnv({}) });
+  ctx = await createRuntimeContext({ servers: server.url, name: 'wq-test', mediaRoot: '/tmp', log: rootLogger, workFunctions: ['t.one', 't.many', 't.prio', 't.leave', 't.wait', 't.spare'], topology: topologyFromEnv({}) });
   nc = await connect({ servers: server.url });
 });
 
@@ -129,6 +129,42 @@ describe('PriorityPuller shared by a pool', () => {
     }
     puller.close();
     expect(got.map((t) => t.priority)).toEqual(['high', 'high', 'high', 'normal', 'normal', 'normal', 'low', 'low', 'low']);
+  });
+
+  it('keeps an item taken for an actor that left (retired mid-pull) for the next actor, without a redelivery', async () => {
+    await ctx.pub.publish(workSubject('t.spare', 'normal'), te.encode('spare'));
+    // One class, so the first pull is the one that carries the item.
+    const puller = new PriorityPuller(ctx.nc, 't.spare', { priorities: ['normal'] });
+    const leaving = new AbortController();
+    const left = puller.next(leaving.signal);
+    await new Promise((r) => setImmediate(r)); // the pump has sent its pull; the reply is not in yet
+    leaving.abort();
+    expect(await left).toBeNull();
+    await new Promise((r) => setTimeout(r, 100)); // the reply arrives with nobody waiting
+    expect(await pendingOf('t.spare', 'normal')).toEqual({ pending: 0, ackPending: 1 }); // delivered, held as a spare
+    const t = await puller.next(AbortSignal.timeout(1_000));
+    expect(t && td.decode(t.msg.data)).toBe('spare');
+    expect(t!.msg.info.deliveryCount).toBe(1); // handed on, not nak'd and redelivered
+    t!.msg.ackNoWait();
+    puller.close();
+  });
+
+  it('gives a spare back when no actor comes for it', async () => {
+    await ctx.pub.publish(workSubject('t.spare', 'normal'), te.encode('unclaimed'));
+    const puller = new PriorityPuller(ctx.nc, 't.spare', { priorities: ['normal'] });
+    const leaving = new AbortController();
+    const left = puller.next(leaving.signal);
+    await new Promise((r) => setImmediate(r));
+    leaving.abort();
+    await left;
+    await new Promise((r) => setTimeout(r, 800)); // past the spare time: nak'd
+    const again = new PriorityPuller(ctx.nc, 't.spare', { priorities: ['normal'] });
+    const t = await again.next(AbortSignal.timeout(3_000));
+    expect(t && td.decode(t.msg.data)).toBe('unclaimed');
+    expect(t!.msg.info.deliveryCount).toBe(2);
+    t!.msg.ackNoWait();
+    again.close();
+    puller.close();
   });
 
   it('measures how long each item waited in its queue (vpipe_work_queue_wait_seconds)', async () => {
