@@ -14,7 +14,7 @@ import { startNatsServer } from '../runtime/nats-server.js';
 import { createRuntimeContext } from '../runtime/runtime-context.js';
 import { topologyFromEnv, workSubject } from '../runtime/topology.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { table, writeResult } from './lib.js';
+import { runMain, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({ options: { items: { type: 'string', default: '400' }, max: { type: 'string', default: '8' }, cooldown: { type: 'string', default: '5' }, interval: { type: 'string', default: '1' } } });
 rootLogger.level = 'warn';
@@ -63,7 +63,4 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(0), (e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-  process.exit(1);
-});
+runMain(main);

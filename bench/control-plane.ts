@@ -38,7 +38,7 @@ import { topologyFromEnv, workSubject } from '../runtime/topology.js';
 import { ChunkResult } from '../actors/ves/messages.js';
 import { decodeInternal } from '../runtime/wire.js';
 import { chunkItem, rawMessage, NOOP_FN, startNoopActors, startRawConsumer, type ActorPath } from './control-plane-roles.js';
-import { cpuSeconds, processCpuSeconds, table, writeResult } from './lib.js';
+import { cpuSeconds, runMain, processCpuSeconds, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -214,10 +214,4 @@ async function main() {
   process.stdout.write(`\nwritten ${path.relative(process.cwd(), file)}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -61,3 +61,14 @@ export function writeResult(name: string, data: unknown): string {
   fs.writeFileSync(file, `${JSON.stringify({ name, at: new Date().toISOString(), machine, ...(data as object) }, null, 2)}\n`);
   return file;
 }
+
+/** Runs a benchmark's main and exits: 0 when it resolves, 1 with the stack when it throws. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

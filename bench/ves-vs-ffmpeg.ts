@@ -21,7 +21,7 @@ import { startNatsServer } from '../runtime/nats-server.js';
 import { startNode } from '../runtime/node.js';
 import { REPO_ROOT } from '../runtime/nats-server.js';
 import type { Codec, EncodeResult, Recipe } from '../schemas/ves.js';
-import { measure, table, writeResult } from './lib.js';
+import { measure, runMain, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -114,10 +114,4 @@ async function main(): Promise<void> {
   process.stdout.write(`\nwritten ${path.relative(process.cwd(), file)}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -5,6 +5,7 @@
  * in flight: dispatch skips recorded chunks, the reduce re-reads the bucket.
  */
 import fs from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { gopFrames } from '../../encoders/common.js';
 import { encoderFor } from '../../encoders/index.js';
@@ -98,7 +99,7 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal
         if (!isStreamFull(e)) throw e;
         if (!waitedFull) deps.log.warn({ chunk: chunk.index }, 'the work queue is full; waiting for room to queue the remaining chunks');
         waitedFull = true;
-        await sleep(waitMs, signal);
+        await sleep(waitMs, undefined, { signal }); // rejects (AbortError) when the job is stopped
       }
     }
   };
@@ -114,22 +115,6 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal
     }
   };
   await Promise.all(Array.from({ length: Math.min(DISPATCH_WINDOW, p.chunks.length) }, lane));
-}
-
-/** Resolves after `ms`; rejects with CANCELLED if `signal` aborts first. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new VpipeError(ErrorCodes.Cancelled, 'interrupted'));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new VpipeError(ErrorCodes.Cancelled, 'interrupted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** How long the reduce's KV watch may stay silent before it is re-created (it replays the current results). */
