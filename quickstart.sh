@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vpipe quick start on a fresh Debian/Ubuntu machine.
 #   ./quickstart.sh demo [file]  set up, start the stack on an embedded nats-server, run the main job
-#   ./quickstart.sh test         set up, then run the whole test suite (type check + vitest)
+#   ./quickstart.sh test         set up, fetch the real-media test corpus, then run the whole test suite (type check + vitest)
 #   ./quickstart.sh setup        set up only
 # Set-up installs what is missing and nothing else: apt packages (ffmpeg,
 # util-linux), Node.js if absent, nats-server >= 2.10, and the npm packages.
@@ -12,9 +12,17 @@ log() { printf '\033[1m[vpipe]\033[0m %s\n' "$*" >&2; }
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_UPDATED=0
+# apt-file adds Contents-* index targets that some mirrors and proxies do not
+# serve, and `apt-get update` then exits 100: no apt-get update here fetches them.
+APT_NO_CONTENTS=(-o Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false
+                 -o Acquire::IndexTargets::deb::Contents-udeb::DefaultEnabled=false
+                 -o Acquire::IndexTargets::deb-src::Contents-dsc::DefaultEnabled=false)
+apt_update() {
+  if [ "$APT_UPDATED" = 0 ]; then $SUDO apt-get update -qq "${APT_NO_CONTENTS[@]}"; APT_UPDATED=1; fi
+}
 apt_install() {
   command -v apt-get >/dev/null || { log "apt-get not found: install $* by hand"; exit 1; }
-  if [ "$APT_UPDATED" = 0 ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  apt_update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
@@ -43,7 +51,7 @@ ensure_nats_server() {
     if [ -n "$v" ] && version_ge "$v" 2.10; then log "nats-server $v: $c"; return; fi
   done
   if command -v apt-cache >/dev/null; then
-    [ "$APT_UPDATED" = 0 ] && { $SUDO apt-get update -qq; APT_UPDATED=1; }
+    apt_update
     v=$(apt-cache policy nats-server 2>/dev/null | awk '/Candidate:/ {print $2}' | grep -oE '^[0-9]+\.[0-9]+\.[0-9]+' || true)
     if [ -n "$v" ] && version_ge "$v" 2.10; then log "installing nats-server $v with apt"; apt_install nats-server; return; fi
   fi
@@ -60,7 +68,7 @@ SRC
   local o=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$t/parts" -o "Dir::State::Lists=$t/lists"
            -o "Dir::Cache=$t" -o "Dir::Cache::Archives=$t/archives" -o "APT::Sandbox::User=root")
   [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || apt_install debian-archive-keyring
-  apt-get "${o[@]}" update -qq
+  apt-get "${o[@]}" update -qq "${APT_NO_CONTENTS[@]}"
   (cd "$t" && apt-get "${o[@]}" download nats-server >/dev/null)
   dpkg-deb -x "$t"/nats-server_*.deb "$t/x"
   mkdir -p .tools/bin
@@ -85,6 +93,6 @@ cmd=${1:-demo}
 case "$cmd" in
   setup) setup ;;
   demo) setup; exec node bin/vpipe.js demo "$@" ;;
-  test) setup; npm run typecheck; exec npx vitest run "$@" ;;
+  test) setup; bash test/corpus/fetch-corpus.sh; npm run typecheck; exec npx vitest run "$@" ;;
   *) echo "usage: $0 demo [file] | test | setup" >&2; exit 2 ;;
 esac

@@ -1,8 +1,10 @@
 /**
  * The only place vpipe spawns ffmpeg/ffprobe. Every run gets an argument
  * array (never a shell), no stdin, an address-space cap (prlimit) and a
- * wall-clock cap, and is killable through an AbortSignal. Inputs go through
- * `inputArgs` so a file name can never be read as an option or a protocol.
+ * wall-clock cap, optionally a stall watchdog (killed when silent too long),
+ * and is killable through an AbortSignal. Limits that scale with the media
+ * are in tool-limits.ts. Inputs go through `inputArgs` so a file name can
+ * never be read as an option or a protocol.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
@@ -11,12 +13,28 @@ import { performance } from 'node:perf_hooks';
 import { dieWithParent } from './child-lifetime.js';
 import { ErrorCodes, VpipeError } from './errors.js';
 import { metrics } from './metrics.js';
+import { resolveToolLimits, ToolWatchdog, type ToolStepKind } from './tool-limits.js';
 
 export type MediaTool = 'ffmpeg' | 'ffprobe';
 
 export interface RunToolOptions {
-  /** Wall-clock limit; default env VPIPE_TOOL_TIMEOUT_MS or 10 minutes. */
+  /** Wall-clock limit (wins over `limit`); default from `limit`, else env VPIPE_TOOL_TIMEOUT_MS or 10 minutes. */
   timeoutMs?: number;
+  /**
+   * Kill with TOOL_STALLED when no stdout/stderr output arrives for this long (wins over `limit`).
+   * Any chunk counts as progress, so give the tool periodic output: `-progress pipe:1`
+   * (every `-stats_period`, 0.5 s by default, even with -nostats) or stderr stats.
+   */
+  stallMs?: number;
+  /**
+   * Fills timeoutMs and stallMs from tool-limits for a `kind` step over `mediaSeconds` of media;
+   * mediaSeconds null (unknown) keeps the default wall limit but still sets the stall window.
+   */
+  limit?: { mediaSeconds: number | null; kind: ToolStepKind };
+  /** Called with the tool's pid once it is spawned (the pid is the tool itself, not a wrapper). */
+  onSpawn?: (pid: number) => void;
+  /** Called when output arrives, at most once a second: a heartbeat on real progress. A throw kills the tool. */
+  onActivity?: () => void;
   /** Address-space limit via `prlimit --as`; default env VPIPE_TOOL_MEMORY_LIMIT_BYTES or 4 GiB; 0 disables. */
   memoryLimitBytes?: number;
   signal?: AbortSignal;
@@ -39,7 +57,7 @@ export interface RunToolResult {
 }
 
 const STDERR_KEEP = 64 * 1024;
-const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+const ACTIVITY_INTERVAL_MS = 1000;
 const DEFAULT_MEMORY_LIMIT = 4 * 1024 ** 3;
 const DEFAULT_MAX_STDOUT = 64 * 1024 * 1024;
 
@@ -81,9 +99,18 @@ function toolBinary(tool: MediaTool): string {
   return fromEnv && fromEnv.trim() !== '' ? fromEnv.trim() : tool;
 }
 
-/** Runs ffmpeg/ffprobe; throws TOOL_MISSING, TOOL_TIMEOUT (retryable), CANCELLED, or TOOL_FAILED (spawn error, stdout overflow); a non-zero exit is returned, not thrown. */
+/**
+ * Runs ffmpeg/ffprobe; throws TOOL_MISSING, TOOL_TIMEOUT or TOOL_STALLED (both retryable), CANCELLED,
+ * TOOL_FAILED (spawn error, stdout overflow) or INTERNAL (bad limit env/options); a non-zero exit is returned, not thrown.
+ */
 export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = {}): Promise<RunToolResult> {
-  const timeoutMs = opts.timeoutMs ?? envNumber('VPIPE_TOOL_TIMEOUT_MS', DEFAULT_TIMEOUT_MS);
+  let limits: ReturnType<typeof resolveToolLimits>;
+  try {
+    limits = resolveToolLimits(opts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const { timeoutMs, stallMs } = limits;
   const memoryLimit = opts.memoryLimitBytes ?? envNumber('VPIPE_TOOL_MEMORY_LIMIT_BYTES', DEFAULT_MEMORY_LIMIT);
   const maxStdout = opts.maxStdoutBytes ?? DEFAULT_MAX_STDOUT;
   const keepStdout = opts.keepStdout ?? true;
@@ -122,10 +149,33 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
       if (!failure) failure = why;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     };
-    const timer = setTimeout(
-      () => kill(new VpipeError(ErrorCodes.ToolTimeout, `${tool} exceeded its ${timeoutMs} ms time limit and was killed`, { retryable: true })),
-      timeoutMs,
+    // A throwing callback kills the tool and becomes the run's error.
+    const guard = (fn: () => void): void => {
+      if (failure) return;
+      try {
+        fn();
+      } catch (e) {
+        kill(e instanceof Error ? e : new Error(String(e)));
+      }
+    };
+    const pid = child.pid;
+    if (pid !== undefined && opts.onSpawn) guard(() => opts.onSpawn!(pid));
+    const timeoutNote = limits.timeoutSource === 'default' || limits.timeoutSource === 'timeoutMs' ? '' : ` (${limits.timeoutSource})`;
+    const watchdog = new ToolWatchdog(started, timeoutMs, stallMs, (what) =>
+      kill(
+        what === 'timeout'
+          ? new VpipeError(ErrorCodes.ToolTimeout, `${tool} exceeded its ${timeoutMs} ms time limit${timeoutNote} and was killed`, { retryable: true })
+          : new VpipeError(ErrorCodes.ToolStalled, `${tool} made no progress for ${stallMs! / 1000} s and was killed`, { retryable: true }),
+      ),
     );
+    let lastActivityCall = -Infinity;
+    const activity = (): void => {
+      watchdog.touch();
+      const onActivity = opts.onActivity;
+      if (!onActivity || performance.now() - lastActivityCall < ACTIVITY_INTERVAL_MS) return;
+      lastActivityCall = performance.now();
+      guard(onActivity);
+    };
     const onAbort = (): void => kill(new VpipeError(ErrorCodes.Cancelled, `${tool} cancelled`));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -138,21 +188,13 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
           // ffmpeg ends its live stats lines with \r, so treat it as a line end too.
           const parts = pending.split(/\r\n|\r|\n/);
           pending = parts.pop() ?? '';
-          for (const line of parts) if (line !== '') safeCall(cb, line);
+          for (const line of parts) if (line !== '') guard(() => cb(line));
         },
         flush(): void {
-          if (cb && pending !== '') safeCall(cb, pending);
+          if (cb && pending !== '') guard(() => cb(pending));
           pending = '';
         },
       };
-    };
-    const safeCall = (cb: (line: string) => void, line: string): void => {
-      if (failure) return;
-      try {
-        cb(line);
-      } catch (e) {
-        kill(e instanceof Error ? e : new Error(String(e)));
-      }
     };
     const outLines = lineSplitter(opts.onStdoutLine);
     const errLines = lineSplitter(opts.onStderrLine);
@@ -160,6 +202,7 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
+      activity();
       outLines.push(chunk);
       if (!keepStdout) return;
       stdoutBytes += Buffer.byteLength(chunk);
@@ -170,6 +213,7 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
       stdout += chunk;
     });
     child.stderr.on('data', (chunk: string) => {
+      activity();
       errLines.push(chunk);
       stderr += chunk;
       if (stderr.length > 2 * STDERR_KEEP) stderr = stderr.slice(-STDERR_KEEP);
@@ -178,7 +222,7 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
     const finish = (fn: () => void): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      watchdog.stop();
       opts.signal?.removeEventListener('abort', onAbort);
       const outcome = failure instanceof VpipeError ? failure.code.toLowerCase() : child.exitCode === 0 ? 'ok' : 'exit_nonzero';
       metrics.toolRuns.inc({ tool, outcome });

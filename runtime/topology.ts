@@ -15,6 +15,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { PRIORITIES, type Priority } from '../schemas/common.js';
 import { withJsRetry } from './js-retry.js';
@@ -23,6 +24,10 @@ export const STREAM_WORK = 'VPIPE_WORK';
 export const STREAM_EVENTS = 'VPIPE_EVENTS';
 export const KV_JOBS = 'vpipe_jobs';
 export const KV_CHUNKS = 'vpipe_chunks';
+/** Frame indexes, one object per source content hash (`<sha256>.v<version>`). */
+export const OBJ_FRAME_INDEX = 'vpipe_frame_index';
+/** Content hashes of source files by identity (device, inode, size, mtime), so a file is hashed once. */
+export const KV_SOURCES = 'vpipe_sources';
 
 const SECOND_NS = 1_000_000_000;
 
@@ -89,6 +94,10 @@ export interface Topology {
   jobs: KV;
   /** Chunk results of fanned-out jobs, `<jobId>.<index>`. */
   chunks: KV;
+  /** Source content hashes by file identity. */
+  sources: KV;
+  /** Frame indexes by content hash. */
+  frameIndex: ObjectStore;
   options: TopologyOptions;
 }
 
@@ -141,7 +150,10 @@ export async function ensureTopology(
   const kvm = new Kvm(nc);
   const jobs = await ensureKv(kvm, jsm, KV_JOBS, replicas, options.jobRetentionHours);
   const chunks = await ensureKv(kvm, jsm, KV_CHUNKS, replicas, options.chunkRetentionHours);
-  return { jobs, chunks, options };
+  // Indexes and hashes are facts about content: kept until removed (no TTL).
+  const sources = await ensureKv(kvm, jsm, KV_SOURCES, replicas, 0);
+  const frameIndex = await withJsRetry(() => new Objm(nc).create(OBJ_FRAME_INDEX, { replicas, storage: StorageType.File }), 30_000);
+  return { jobs, chunks, sources, frameIndex, options };
 }
 
 /**

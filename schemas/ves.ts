@@ -144,6 +144,12 @@ export const ChunkPlan = z.strictObject({
   startSeconds: z.number(),
   /** Presentation time span of the chunk (next chunk's start minus this one's). */
   durationSeconds: z.number(),
+  /**
+   * Frame-index plans: the verified random-access point the decoder starts at (seekSeconds is its
+   * seek time) and how many decoded frames it drops before the chunk's first frame (exact, by count).
+   */
+  rapFrame: z.number().int().min(0).optional(),
+  skipFrames: z.number().int().min(0).optional(),
 });
 export type ChunkPlan = z.infer<typeof ChunkPlan>;
 
@@ -159,5 +165,18 @@ export const EncodeResult = z.strictObject({
   speed: z.number(),
   encoder: z.strictObject({ name: z.string(), version: z.string() }),
   validation: z.unknown().optional(),
+  /** How the source was read: its frame index, and what starting chunks at verified random-access points cost. */
+  source: z
+    .strictObject({
+      contentHash: z.string(),
+      frames: z.number().int(),
+      verifiedRandomAccessPoints: z.number().int(),
+      /** 'random-access': every chunk starts at or after a verified point; 'pre-roll': some decode from far before; 'single-chunk': too costly to split. */
+      splitting: z.enum(['random-access', 'pre-roll', 'single-chunk']),
+      /** Frames decoded and dropped before chunk starts, and that as a fraction of the source's frames (the extra decode work). */
+      preRollFrames: z.number().int(),
+      preRollFraction: z.number(),
+    })
+    .optional(),
 });
 export type EncodeResult = z.infer<typeof EncodeResult>;

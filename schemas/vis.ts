@@ -1,5 +1,6 @@
 /** VIS — the Video Inspection Service: request and result. */
 import { z } from 'zod';
+import { FrameIndexSummary } from './frame-index.js';
 import {
   AudioLayout,
   ChromaSubsampling,
@@ -139,5 +140,9 @@ export const InspectResult = z.strictObject({
   /** 'errors' if any issue is an error, 'warnings' if any is a warning, else 'ok'. */
   verdict: z.enum(['ok', 'warnings', 'errors']),
   tools: z.strictObject({ ffprobe: z.string() }),
+  /** The frame index built from the full decode (absent for sampled scans and image sequences). */
+  frameIndex: FrameIndexSummary.optional(),
+  /** Why a wanted frame index could not be built. */
+  frameIndexError: z.string().optional(),
 });
 export type InspectResult = z.infer<typeof InspectResult>;

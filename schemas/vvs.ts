@@ -32,6 +32,20 @@ export const Expectations = z.strictObject({
   /** Frame indexes that must be keyframes (e.g. every chunk start). */
   keyframesAtFrames: z.array(z.number().int().min(0)).max(100_000).optional(),
   decodesWithoutErrors: z.boolean().optional(),
+  /**
+   * The output is this source's pictures: VVS lines frames up through the source's frame index
+   * (by content hash) and checks every frame's time (when `checkTimes`) and PSNR against the
+   * source frame at the same index. `chunkStarts` names the chunk of each bad frame.
+   */
+  content: z
+    .strictObject({
+      source: MediaRef,
+      contentHash: z.string().regex(/^[0-9a-f]{64}$/),
+      psnrFloorDb: z.number().min(0).max(100).optional(),
+      chunkStarts: z.array(z.number().int().min(0)).max(100_000).optional(),
+      checkTimes: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type Expectations = z.infer<typeof Expectations>;
 
@@ -63,6 +77,19 @@ export const Measured = z.strictObject({
   maxGopFrames: z.number().int().nullable(),
   keyframeCount: z.number().int().nullable(),
   decodeErrors: z.number().int().nullable(),
+  /** The content check against the source (when expected). */
+  content: z
+    .strictObject({
+      psnrMean: z.number().nullable(),
+      psnrMin: z.number().nullable(),
+      psnrMinFrame: z.number().int().nullable(),
+      framesCompared: z.number().int(),
+      framesBelowFloor: z.number().int(),
+      timeErrors: z.number().int(),
+      maxTimeErrorSeconds: z.number(),
+      dtsNonIncreasing: z.number().int(),
+    })
+    .optional(),
 });
 export type Measured = z.infer<typeof Measured>;
 

@@ -88,7 +88,7 @@ export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkH
   const machine = chunkMachine.provide({
     actors: {
       encode: fromPromise(({ input, signal }) =>
-        encode({ sourcePath: input.sourcePath, chunk: input.chunk, spec: { ...input.spec, threads: Math.max(1, Math.min(input.spec.threads, maxThreads)) }, outPath: input.outPath, signal }),
+        encode({ sourcePath: input.sourcePath, chunk: input.chunk, source: input.source, spec: { ...input.spec, threads: Math.max(1, Math.min(input.spec.threads, maxThreads)) }, outPath: input.outPath, signal }),
       ),
       record: fromPromise(({ input }) => put(input).then(() => undefined)),
     },

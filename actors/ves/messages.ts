@@ -26,6 +26,20 @@ export const ChunkWorkItem = z.object({
   spec: ChunkSpec,
   shape: z.string(),
   outPath: z.string(),
+  /**
+   * What the chunk must take from the source, from the frame index: each frame's picture CRC, and
+   * its time relative to the chunk's first frame (ticks of timeBase) where that is not the decoded
+   * time's offset (repaired timestamps). Absent for items queued before the index existed.
+   */
+  source: z
+    .object({
+      /** Absolute index of the indexed video stream. */
+      streamIndex: z.number().int().min(0),
+      timeBase: z.object({ num: z.number().int().min(1), den: z.number().int().min(1) }),
+      hashes: z.array(z.number().int().min(0)),
+      ptsOverrides: z.array(z.tuple([z.number().int().min(0), z.number().int()])).max(256),
+    })
+    .optional(),
 });
 export type ChunkWorkItem = z.infer<typeof ChunkWorkItem>;
 

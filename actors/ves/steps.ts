@@ -19,8 +19,13 @@ import { KV_CHUNKS, workSubject } from '../../runtime/topology.js';
 import { kvPutSubject, kvStream } from '../../runtime/js-publisher.js';
 import { decodeInternal, encodePayload } from '../../runtime/wire.js';
 import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
-import { detectSceneCuts, readSourceFrames } from './compute/source-frames.js';
+import { getFrameIndex } from '../../runtime/frame-index-store.js';
+import { endTicks, ticksToSeconds, type FrameIndex } from '../../schemas/frame-index.js';
+import type { Chunking } from '../../schemas/ves.js';
+import { detectSceneCuts, probeSource } from './compute/source-frames.js';
+import { chunkSourceCheck, planOnIndex, rapFor, relativeSeconds, type IndexPlan } from './compute/index-plan.js';
 import { planChunks } from './compute/splitter.js';
+import { sourceIndex } from './source-index.js';
 import { assemble } from './compute/assemble.js';
 import { readChunkResult } from './chunk-worker.js';
 import { ChunkResult, chunkKey, encodeFunction, type ChunkWorkItem } from './messages.js';
@@ -32,41 +37,72 @@ export function workDirFor(outputPath: string, jobId: string): string {
 }
 
 export function chunkPath(workDir: string, index: number): string {
-  return path.join(workDir, `chunk_${String(index).padStart(5, '0')}.mkv`);
+  return path.join(workDir, `chunk_${String(index).padStart(5, '0')}.mp4`);
 }
 
 export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal): Promise<Plan> {
-  const src = await readSourceFrames(job.sourcePath, signal);
+  const [head, ix] = await Promise.all([probeSource(job.sourcePath, signal), sourceIndex(job, deps, signal)]);
+  if (ix.pts.length === 0) throw new VpipeError(ErrorCodes.BadRequest, 'the source video decodes to no frames');
   const chunking = job.recipe.chunking;
-  const cuts = chunking?.alignToSceneCuts && chunking.enabled !== false ? await detectSceneCuts(job.sourcePath, src.frameTimes, signal) : [];
-  const chunks = planChunks({ frameTimes: src.frameTimes, endSeconds: src.endSeconds, chunking, sceneCuts: cuts, sourceKeyframes: src.keyframes });
-  const width = job.recipe.resolution?.width ?? src.width;
-  const height = job.recipe.resolution?.height ?? src.height;
-  const spec = { recipe: job.recipe, frameRate: src.frameRate, width, height, sourceWidth: src.width, sourceHeight: src.height, threads: 1 };
+  const { times } = relativeSeconds(ix);
+  const cuts = chunking?.alignToSceneCuts && chunking.enabled !== false ? await detectSceneCuts(job.sourcePath, times, signal) : [];
+  const planned = cuts.length ? planWithCuts(ix, chunking, cuts) : planOnIndex(ix, chunking);
+  const width = job.recipe.resolution?.width ?? ix.width;
+  const height = job.recipe.resolution?.height ?? ix.height;
+  const spec = { recipe: job.recipe, frameRate: head.frameRate, width, height, sourceWidth: ix.width, sourceHeight: ix.height, threads: 1 };
   const shape = shapeFor(job.recipe.codec, width, height);
   const encoder = encoderFor(job.recipe.codec);
   const probe = await encoder.probe();
   if (!probe.available) throw new VpipeError(ErrorCodes.ToolMissing, `${encoder.encoder} is not available: ${probe.reason ?? 'not in this ffmpeg build'}`);
   const workDir = workDirFor(job.outputPath, deps.jobId);
   await fs.mkdir(workDir, { recursive: true });
-  deps.log.info({ chunks: chunks.length, frames: src.frameTimes.length, sceneCuts: cuts.length, shape: shape.name }, 'chunks planned');
+  const t0 = ix.pts[0]!;
+  deps.log.info(
+    { chunks: planned.chunks.length, frames: ix.pts.length, sceneCuts: cuts.length, shape: shape.name, splitting: planned.splitting, preRollFrames: planned.preRollFrames, raps: ix.raps.length },
+    'chunks planned',
+  );
   return {
     source: {
-      codec: src.codec,
-      width: src.width,
-      height: src.height,
-      frameRate: src.frameRate,
-      frames: src.frameTimes.length,
-      durationSeconds: src.endSeconds - src.frameTimes[0]!,
-      hasAudio: src.hasAudio,
+      codec: head.codec,
+      width: ix.width,
+      height: ix.height,
+      frameRate: head.frameRate,
+      frames: ix.pts.length,
+      durationSeconds: ticksToSeconds(ix, endTicks(ix) - t0),
+      hasAudio: head.hasAudio,
     },
     output: { width, height, gopFrames: gopFrames(spec), pixelFormat: encoder.pixelFormatFor(job.recipe) },
-    chunks,
+    chunks: planned.chunks,
     shape: shape.name,
     threads: shape.cpus,
     workDir,
     encoder: { name: encoder.encoder, version: probe.version },
+    index: {
+      contentHash: ix.contentHash,
+      streamIndex: ix.streamIndex,
+      timeBase: ix.timeBase,
+      firstTicks: t0,
+      startTicks: planned.chunks.map((c) => ix.pts[c.startFrame]! - t0),
+      endTicks: endTicks(ix) - t0,
+      verifiedRandomAccessPoints: ix.raps.length - 1,
+      splitting: planned.splitting,
+      preRollFrames: planned.preRollFrames,
+    },
   };
+}
+
+/** Scene-cut boundaries (the recipe asked for them), still started at verified points. */
+function planWithCuts(ix: FrameIndex, chunking: Chunking | undefined, cuts: number[]): IndexPlan {
+  const { times, end } = relativeSeconds(ix);
+  const base = planChunks({ frameTimes: times, endSeconds: end, chunking, sceneCuts: cuts });
+  let preRoll = 0;
+  const chunks = base.map((c) => {
+    const rap = rapFor(ix.raps, c.startFrame);
+    const skip = rap.lead + c.startFrame - rap.frame;
+    preRoll += skip;
+    return { ...c, seekSeconds: rap.seekSeconds, rapFrame: rap.frame, skipFrames: skip };
+  });
+  return { chunks, splitting: preRoll > 0 ? 'pre-roll' : 'random-access', preRollFrames: preRoll };
 }
 
 /** Chunk items in flight at once while dispatching: thousands of chunks queue in a few round trips, in index order. */
@@ -75,6 +111,8 @@ const DISPATCH_WINDOW = 32;
 /** Publishes one work item per chunk not yet recorded (Nats-Msg-Id `<jobId>.<index>` dedupes a quick re-run). */
 export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal?: AbortSignal): Promise<void> {
   const subject = workSubject(encodeFunction(job.recipe.codec), job.priority);
+  const ix = p.index ? await getFrameIndex(deps.runtime.topology, p.index.contentHash) : null;
+  if (p.index && !ix) throw new VpipeError(ErrorCodes.Unavailable, 'the source frame index is missing from the store', { retryable: true });
   let waitedFull = false;
   let failed = false;
   const one = async (chunk: Plan['chunks'][number]) => {
@@ -89,6 +127,7 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal
       shape: p.shape,
       outPath: chunkPath(p.workDir, chunk.index),
     };
+    if (ix && p.index) item.source = { streamIndex: p.index.streamIndex, timeBase: p.index.timeBase, ...chunkSourceCheck(ix, chunk) };
     // A full work queue (VPIPE_MAX_QUEUED_WORK) is backpressure: wait for room, as long as the job runs
     // (the job runner keeps its work item alive meanwhile), then queue the chunk.
     for (let waitMs = 250; !failed; waitMs = Math.min(waitMs * 2, 5_000)) {
@@ -178,16 +217,34 @@ export async function awaitChunks(job: VesJobInput, p: Plan, deps: StepDeps, sig
 
 export async function assembleOutput(job: VesJobInput, p: Plan, encoded: Encoded | null, signal: AbortSignal): Promise<{ bytes: number }> {
   const starts = new Map((encoded?.results ?? []).map((r) => [r.index, r.startSeconds]));
+  const spans = p.index ? exactSpans(p.index) : null;
   return assemble({
-    chunks: p.chunks.map((c) => ({ path: chunkPath(p.workDir, c.index), durationSeconds: c.durationSeconds, startSeconds: starts.get(c.index) })),
+    chunks: p.chunks.map((c, i) => ({ path: chunkPath(p.workDir, c.index), durationSeconds: c.durationSeconds, startSeconds: starts.get(c.index), durationMicros: spans?.[i] })),
     outPath: job.outputPath,
     container: job.container,
     raw: encoderFor(job.recipe.codec).rawFormat,
     audioFrom: job.recipe.audio?.mode === 'copy' && p.source.hasAudio ? job.sourcePath : undefined,
+    audioOffsetSeconds: p.index ? ticksToSeconds(p.index, p.index.firstTicks) : 0,
     workDir: p.workDir,
+    mediaSeconds: p.source.durationSeconds,
     signal,
   });
 }
+
+/**
+ * Chunk spans in whole microseconds (what the concat demuxer counts in) such that each chunk's
+ * start, the sum of the spans before it, is its exact start rounded once — never a sum of rounded
+ * durations, so the error stays under half a microsecond however many chunks there are.
+ */
+export function exactSpans(ix: NonNullable<Plan['index']>): number[] {
+  const { num, den } = ix.timeBase;
+  const us = (ticks: number): bigint => (BigInt(ticks) * BigInt(num) * 1_000_000n * 2n + BigInt(den)) / (2n * BigInt(den));
+  const edges = [...ix.startTicks, ix.endTicks].map(us);
+  return edges.slice(1).map((e, i) => Number(e - edges[i]!));
+}
+
+/** A chunk frame below this PSNR against its source frame is not the source's picture (a good encode is 30–50 dB; a shifted or garbage one under 20). */
+export const CONTENT_PSNR_FLOOR_DB = 20;
 
 /** What VVS is asked to check: everything the recipe and the plan promise. */
 export function expectationsFor(job: VesJobInput, p: Plan): Expectations {
@@ -202,6 +259,8 @@ export function expectationsFor(job: VesJobInput, p: Plan): Expectations {
     decodesWithoutErrors: true,
   };
   if (job.container !== 'raw') e.durationSeconds = p.source.durationSeconds;
+  // The pictures and their times, against the source through its frame index.
+  if (p.index) e.content = { source: { uri: job.sourceUri }, contentHash: p.index.contentHash, chunkStarts: p.chunks.map((c) => c.startFrame).slice(0, 100_000), psnrFloorDb: CONTENT_PSNR_FLOOR_DB, checkTimes: job.container !== 'raw' };
   if (r.profile) {
     e.profile = r.profile;
     // A recipe's profile is a ceiling: x264 signals a lower one when the preset uses fewer tools (ultrafast → Constrained Baseline).

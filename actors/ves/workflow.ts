@@ -32,6 +32,19 @@ export interface Plan {
   threads: number;
   workDir: string;
   encoder: { name: string; version: string };
+  /** From the source's frame index: exact chunk starts in its time base (relative to the first frame), and how splitting went. */
+  index?: {
+    contentHash: string;
+    streamIndex: number;
+    timeBase: { num: number; den: number };
+    /** The first frame's time, relative to the container start. */
+    firstTicks: number;
+    startTicks: number[];
+    endTicks: number;
+    verifiedRandomAccessPoints: number;
+    splitting: 'random-access' | 'pre-roll' | 'single-chunk';
+    preRollFrames: number;
+  };
 }
 
 export interface Encoded {
@@ -128,8 +141,10 @@ export const encodingMachine = setup({
 });
 
 function validationError(v: ValidateResult): ErrorBody {
+  // Wrong pictures or frame times are a different failure from a wrong profile or bitrate: they mean the encode is not the source.
+  const content = v.discrepancies.some((d) => d.field.startsWith('content.'));
   return {
-    code: 'VALIDATION_FAILED',
+    code: content ? 'CONTENT_MISMATCH' : 'VALIDATION_FAILED',
     message: `the output failed validation: ${v.discrepancies.map((d) => d.message).join('; ')}`.slice(0, 2000),
     retryable: false,
     details: v.discrepancies.map((d) => ({ path: d.field, message: `expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual)}` })),
@@ -153,5 +168,15 @@ export function encodeResult(c: VesContext): EncodeResult {
     encoder: plan.encoder,
   };
   if (c.validation) result.validation = c.validation;
+  if (plan.index) {
+    result.source = {
+      contentHash: plan.index.contentHash,
+      frames: plan.source.frames,
+      verifiedRandomAccessPoints: plan.index.verifiedRandomAccessPoints,
+      splitting: plan.index.splitting,
+      preRollFrames: plan.index.preRollFrames,
+      preRollFraction: plan.source.frames > 0 ? plan.index.preRollFrames / plan.source.frames : 0,
+    };
+  }
   return result;
 }

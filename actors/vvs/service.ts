@@ -4,7 +4,9 @@ import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
 import { resolveMedia } from '../../runtime/media-root.js';
 import type { ServiceDefinition } from '../../runtime/service-definition.js';
 import { ValidateRequest } from '../../schemas/vvs.js';
+import { getFrameIndex } from '../../runtime/frame-index-store.js';
 import { compare, measure } from './compute/index.js';
+import { measureContent } from './compute/content.js';
 import { validationMachine, type VvsJobInput } from './workflow.js';
 
 export const VVS_VERSION = '1.0.0';
@@ -27,19 +29,30 @@ export const vvsService: ServiceDefinition<ValidateRequest, VvsJobInput> = {
       });
     }
     const input: VvsJobInput = { uri: req.video.uri, path: media.path, expectations: req.expectations };
+    if (req.expectations.content) input.contentSourcePath = (await resolveMedia(req.expectations.content.source.uri, mediaRoot)).path;
     return { input, priority: req.priority ?? 'normal' };
   },
 
   workflow(deps) {
     return validationMachine.provide({
       actors: {
-        measure: fromPromise(({ input, signal }) =>
-          measure(
+        measure: fromPromise(async ({ input, signal }) => {
+          const m = await measure(
             { path: input.path, uri: input.uri, decode: input.expectations.decodesWithoutErrors === true, signal },
             undefined,
-            (f) => deps.progress('measuring', f),
-          ),
-        ),
+            (f) => deps.progress('measuring', f * (input.expectations.content ? 0.5 : 1)),
+          );
+          const want = input.expectations.content;
+          if (!want || !input.contentSourcePath || m.unreadable !== null) return m;
+          const index = await getFrameIndex(deps.runtime.topology, want.contentHash);
+          if (!index) throw new VpipeError(ErrorCodes.BadRequest, 'no frame index for expectations.content.contentHash: inspect the source with VIS first', { details: [{ path: 'expectations.content.contentHash', message: 'unknown content' }] });
+          const content = await measureContent(
+            { path: input.path, sourcePath: input.contentSourcePath, index, width: m.width, height: m.height, checkTimes: want.checkTimes !== false, chunkStarts: want.chunkStarts ?? [], signal },
+            want.psnrFloorDb ?? 20,
+          );
+          deps.progress('measuring', 1);
+          return { ...m, content };
+        }),
         compare: fromPromise(async ({ input }) => compare(input.job.expectations, input.measure)),
       },
     });

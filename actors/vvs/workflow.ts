@@ -16,6 +16,8 @@ export interface VvsJobInput {
   uri: string;
   path: string;
   expectations: Expectations;
+  /** expectations.content.source resolved under the media root. */
+  contentSourcePath?: string;
 }
 
 export interface VvsContext {

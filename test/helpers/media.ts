@@ -16,13 +16,13 @@ import { runTool } from '../../runtime/media-tools.js';
  * gradients picks random colours (not from `seed`) unless c0/c1 are named,
  * which made the generated files — and where a cut lands — differ per run.
  */
-function motion(size: string, rate: number | string, seconds: number): string {
+export function motion(size: string, rate: number | string, seconds: number): string {
   const [w, h] = size.split('x');
   const gradient = `gradients=size=${size}:rate=${rate}:duration=${seconds}:speed=0.02:c0=navy:c1=orange:x0=0:y0=0:x1=${w}:y1=${h}:seed=1`;
   return `${gradient},drawbox=x=mod(t*240\\,280):y=60:w=40:h=120:color=white:t=fill`;
 }
 
-async function ffmpeg(args: string[]): Promise<void> {
+export async function ffmpeg(args: string[]): Promise<void> {
   // +bitexact: no random Matroska UIDs or version strings, so a file is byte-identical on every run.
   const r = await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args.slice(0, -1), '-fflags', '+bitexact', ...args.slice(-1)], {
     timeoutMs: 120_000,
@@ -39,7 +39,7 @@ async function ffprobeCsv(file: string, args: string[]): Promise<string[]> {
 const inflight = new Map<string, Promise<string>>();
 
 /** Builds `name` in `dir` once: `build` writes to the temporary path it is given. */
-function cached(dir: string, name: string, build: (tmp: string) => Promise<void>): Promise<string> {
+export function cached(dir: string, name: string, build: (tmp: string) => Promise<void>): Promise<string> {
   const target = path.join(dir, name);
   let p = inflight.get(target);
   if (!p) {

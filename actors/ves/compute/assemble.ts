@@ -12,13 +12,17 @@ import type { Container } from '../../../schemas/ves.js';
 
 export interface AssembleInput {
   /** In order; `startSeconds` is the file's first presentation time when known (becomes its `inpoint`). */
-  chunks: { path: string; durationSeconds: number; startSeconds?: number }[];
+  chunks: { path: string; durationSeconds: number; startSeconds?: number; durationMicros?: number }[];
   outPath: string;
   container: Container;
   /** Muxer (h264, hevc, ivf) and Annex B bitstream filter for container 'raw'. */
   raw: { format: string; bitstreamFilter?: string };
   /** Copy the audio of this source (recipe audio.mode 'copy'). */
   audioFrom?: string;
+  /** The source's first video frame time: the output's video starts at 0, so the audio moves back by this much to stay in sync. */
+  audioOffsetSeconds?: number;
+  /** Seconds of media, for the time limit. */
+  mediaSeconds?: number;
   workDir: string;
   signal?: AbortSignal;
 }
@@ -31,10 +35,17 @@ export function concatList(chunks: AssembleInput['chunks']): string {
     lines.push(`file '${c.path}'`);
     // The in point is where the file's timeline starts: without it the demuxer uses the file's start time,
     // and where the demuxer cannot tell that (x264 ultrafast in Matroska) it takes 0, shifting the chunk by a frame.
-    if (c.startSeconds !== undefined) lines.push(`inpoint ${c.startSeconds.toFixed(6)}`);
-    lines.push(`duration ${c.durationSeconds.toFixed(6)}`);
+    // MP4 chunk files start at 0 by construction (no in point needed); older Matroska ones carry it.
+    if (c.startSeconds !== undefined && c.durationMicros === undefined) lines.push(`inpoint ${c.startSeconds.toFixed(6)}`);
+    lines.push(`duration ${c.durationMicros !== undefined ? microsText(c.durationMicros) : c.durationSeconds.toFixed(6)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Whole microseconds as the seconds text the concat demuxer parses back to exactly that count. */
+function microsText(us: number): string {
+  if (!Number.isSafeInteger(us) || us < 0) throw new VpipeError(ErrorCodes.Internal, `bad chunk span ${us} µs`);
+  return `${Math.floor(us / 1_000_000)}.${String(us % 1_000_000).padStart(6, '0')}`;
 }
 
 const MUXER: Record<Exclude<Container, 'raw'>, string[]> = {
@@ -47,9 +58,10 @@ export async function assemble(input: AssembleInput, run: ToolRunner = runTool):
   const list = path.join(input.workDir, 'chunks.ffconcat');
   await fs.writeFile(list, concatList(input.chunks));
   const tmp = `${input.outPath}.${process.pid}.part`;
-  const audio = input.audioFrom && input.container !== 'raw' ? [...inputArgs(input.audioFrom)] : [];
+  const offset = input.audioOffsetSeconds ?? 0;
+  const audio = input.audioFrom && input.container !== 'raw' ? [...(offset > 0 ? ['-itsoffset', (-offset).toFixed(6)] : []), ...inputArgs(input.audioFrom)] : [];
   const args = [
-    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
+    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1',
     '-f', 'concat', '-safe', '0', ...inputArgs(list),
     ...audio,
     '-map', '0:v:0', ...(audio.length ? ['-map', '1:a?', '-c:a', 'copy'] : []),
@@ -58,7 +70,7 @@ export async function assemble(input: AssembleInput, run: ToolRunner = runTool):
     '-y', tmp,
   ];
   try {
-    const r = await run('ffmpeg', args, { signal: input.signal });
+    const r = await run('ffmpeg', args, { signal: input.signal, keepStdout: false, limit: { mediaSeconds: input.mediaSeconds ?? null, kind: 'assemble' } });
     assertToolRan('ffmpeg', r);
     if (r.code !== 0) throw new VpipeError(ErrorCodes.ToolFailed, `assembling failed: ${r.stderr.trim().slice(-400)}`, { retryable: true });
     await fs.rename(tmp, input.outPath);

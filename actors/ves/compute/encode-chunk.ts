@@ -1,14 +1,17 @@
 /**
- * Encodes one chunk: seeks to just before its first frame, takes exactly its
- * frames (timestamps passed through, so VFR stays VFR), and writes Matroska
- * to a temporary name that is renamed when complete — a redelivered chunk
- * overwrites the same deterministic path with the same content.
+ * Encodes one chunk: starts decoding at its verified random-access point,
+ * takes exactly its frames by count (times kept in the source's time base, so
+ * VFR stays VFR), checks each taken picture against the frame index, and
+ * writes MP4 to a temporary name that is renamed when complete — a
+ * redelivered chunk overwrites the same deterministic path with the same
+ * content.
  */
 import fs from 'node:fs/promises';
 import type { ChunkEncodeSpec, EncoderModule } from '../../../encoders/types.js';
 import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
 import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
 import type { ChunkPlan } from '../../../schemas/ves.js';
+import type { ChunkWorkItem } from '../messages.js';
 
 export interface ChunkEncodeInput {
   sourcePath: string;
@@ -16,6 +19,8 @@ export interface ChunkEncodeInput {
   spec: ChunkEncodeSpec;
   outPath: string;
   signal?: AbortSignal;
+  /** The frame index's expectations for this chunk (CRCs, repaired times); absent for old work items. */
+  source?: ChunkWorkItem['source'];
   /** Frames done so far, and encode speed (×realtime) when ffmpeg reports it. */
   onProgress?: (framesDone: number, speed: number | null) => void;
 }
@@ -40,39 +45,93 @@ export async function firstFrameTime(file: string, run: ToolRunner = runTool): P
   return r.code === 0 && Number.isFinite(t) ? t : null;
 }
 
-/** Builds the ffmpeg arguments (exported for tests). */
-export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPath: string): string[] {
-  const frames = input.chunk.endFrame - input.chunk.startFrame;
-  return [
-    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1',
-    ...(input.chunk.seekSeconds > 0 ? ['-ss', input.chunk.seekSeconds.toFixed(6)] : []),
-    ...inputArgs(input.sourcePath),
-    '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-frames:v', String(frames),
-    // Also stop at the chunk's end time: if frames in the range cannot be decoded, ffmpeg must not
-    // fill the count with the next chunk's frames (the count check then catches the loss).
-    '-t', (input.chunk.startSeconds + input.chunk.durationSeconds - input.chunk.seekSeconds - 1e-4).toFixed(6),
-    '-fps_mode', 'passthrough',
-    ...encoder.videoArgs(input.spec),
-    '-f', 'matroska', tmpPath,
-  ];
+/** Splits the encoder's `-vf CHAIN` out of its arguments (the chunk graph carries it), keeping the rest. */
+export function splitVideoFilter(args: string[]): { chain: string | null; rest: string[] } {
+  const i = args.indexOf('-vf');
+  if (i < 0) return { chain: null, rest: args };
+  return { chain: args[i + 1] ?? null, rest: [...args.slice(0, i), ...args.slice(i + 2)] };
+}
+
+/** setpts for the chunk: times relative to its first frame, with the index's repaired times where given (integers we made). */
+export function setptsExpr(overrides: [number, number][]): string {
+  let e = 'PTS-STARTPTS';
+  for (const [n, t] of [...overrides].reverse()) {
+    if (!Number.isInteger(n) || !Number.isInteger(t)) throw new VpipeError(ErrorCodes.Internal, 'timestamp overrides must be integers');
+    e = `if(eq(N,${n}),${t},${e})`;
+  }
+  return `'${e}'`;
 }
 
 /**
- * Encodes the chunk. Throws TOOL_FAILED — retryable when ffmpeg died or was
- * short of memory, not retryable when it finished with the wrong frame count
- * or an error exit (a bad source range or unsupported parameters will not heal).
+ * Builds the ffmpeg arguments (exported for tests). The decoder starts at the chunk's verified
+ * random-access point and trim keeps exactly the chunk's frames by count; one branch encodes them
+ * (times relative to the chunk's first frame, in the source's own time base, into MP4, which keeps
+ * every packet's DTS), the other lists each taken picture's CRC for the self-check.
+ */
+export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPath: string, crcPath: string): string[] {
+  const c = input.chunk;
+  const frames = c.endFrame - c.startFrame;
+  const skip = c.skipFrames ?? 0;
+  const src = input.source;
+  const { chain, rest } = splitVideoFilter(encoder.videoArgs(input.spec));
+  const stream = src ? `0:${src.streamIndex}` : '0:v:0';
+  // The scale always sits between split and the encoder: split shares one pixel format across its
+  // outputs, and the encoder's -pix_fmt must not convert what the CRC branch sees.
+  const graph = `[${stream}]trim=start_frame=${skip}:end_frame=${skip + frames},setpts=${setptsExpr(src?.ptsOverrides ?? [])},split=2[h][e];[e]${chain ?? 'scale'}[v]`;
+  const timescale = src ? ['-video_track_timescale', String(src.timeBase.den)] : [];
+  return [
+    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1', '-noautorotate',
+    ...(c.seekSeconds > 0 ? ['-ss', c.seekSeconds.toFixed(6), '-noaccurate_seek'] : []),
+    ...inputArgs(input.sourcePath),
+    '-filter_complex', graph,
+    '-map', '[v]', ...rest, '-fps_mode', 'passthrough', '-enc_time_base', '-1', ...timescale, '-f', 'mp4', tmpPath,
+    '-map', '[h]', '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${crcPath}`,
+  ];
+}
+
+/** The first frame that differs from what the index says, as a message; null when all match. */
+export function compareTaken(chunk: ChunkPlan, expected: number[], taken: number[]): string | null {
+  if (taken.length !== expected.length) return `took ${taken.length} frames from the source, the index has ${expected.length} (frames ${chunk.startFrame}–${chunk.endFrame - 1})`;
+  for (let i = 0; i < expected.length; i++) {
+    if (taken[i] !== expected[i]) {
+      const bad = taken.reduce((n, h, k) => n + (h !== expected[k] ? 1 : 0), 0);
+      return `source frame ${chunk.startFrame + i} is not the index's picture (CRC ${hex(taken[i]!)}, expected ${hex(expected[i]!)}; ${bad} of ${expected.length} frames differ)`;
+    }
+  }
+  return null;
+}
+
+const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+
+function parseCrcHashes(text: string): number[] {
+  const out: number[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const parts = line.split(',');
+    if (parts.length >= 6) out.push(Number.parseInt(parts[5]!.trim(), 16) >>> 0);
+  }
+  return out;
+}
+
+/**
+ * Encodes the chunk and checks it took the index's frames. Throws TOOL_FAILED — retryable when
+ * ffmpeg died or was short of memory, not retryable when it finished with an error exit (a bad
+ * source range or unsupported parameters will not heal) — and CONTENT_MISMATCH (not retryable)
+ * when the frames it took are not the source's frames the index names.
  */
 export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInput, run: ToolRunner = runTool): Promise<ChunkEncodeOutput> {
   const expected = input.chunk.endFrame - input.chunk.startFrame;
   const tmp = `${input.outPath}.${process.pid}.${Date.now()}.part`;
+  const crc = `${tmp}.crc`;
   let frames = 0;
   let speed: number | null = null;
   const started = Date.now();
+  const decodedSeconds = input.chunk.durationSeconds * (1 + (input.chunk.skipFrames ?? 0) / Math.max(1, expected));
   try {
-    const r = await run('ffmpeg', chunkArgs(encoder, input, tmp), {
+    const r = await run('ffmpeg', chunkArgs(encoder, input, tmp, crc), {
       signal: input.signal,
       keepStdout: false,
+      limit: { mediaSeconds: decodedSeconds, kind: 'encode' },
       onStdoutLine: (line) => {
         const [k, v] = line.split('=');
         if (k === 'frame') frames = Number(v) || frames;
@@ -87,6 +146,11 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
       const tail = r.stderr.trim().split('\n').slice(-2).join(' | ').slice(-300);
       throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: ${undecodable ? `${range} could not be decoded` : 'encoding failed'} (ffmpeg exited ${r.code}): ${tail}`);
     }
+    if (input.source) {
+      const taken = parseCrcHashes(await fs.readFile(crc, 'utf8').catch(() => ''));
+      const problem = compareTaken(input.chunk, input.source.hashes, taken);
+      if (problem) throw new VpipeError(ErrorCodes.ContentMismatch, `chunk ${input.chunk.index}: ${problem}`, { details: [{ path: `chunks.${input.chunk.index}`, message: problem }] });
+    }
     if (frames !== expected) {
       throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: encoded ${frames} frames, expected ${expected} (${range} could not all be decoded)`);
     }
@@ -96,5 +160,6 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
     return { frames, bytes: size, encodeSeconds: (Date.now() - started) / 1000, startSeconds };
   } finally {
     await fs.rm(tmp, { force: true });
+    await fs.rm(crc, { force: true });
   }
 }

@@ -108,7 +108,7 @@ export function analyse(input: Pick<InspectInput, 'uri'>, probe: ProbeData, scan
   const primary = video.find((v) => v.index === probe.primaryVideoIndex) ?? null;
 
   const issues = findIssues({ probe, scan, video, audio, primary, primaryProbe, frameRate, scanTypeFromPictures: fromPictures });
-  return {
+  const result: InspectResult = {
     source: { uri: input.uri, imageSequence: probe.imageSequence },
     container: probe.container,
     video,
@@ -118,4 +118,7 @@ export function analyse(input: Pick<InspectInput, 'uri'>, probe: ProbeData, scan
     verdict: verdictOf(issues),
     tools: { ffprobe: probe.ffprobeVersion },
   };
+  if (scan.frameIndex) result.frameIndex = scan.frameIndex;
+  if (scan.frameIndexError) result.frameIndexError = scan.frameIndexError;
+  return result;
 }

@@ -6,7 +6,17 @@
 import { assertToolRan, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
 import { openSource, scrubPath } from './source.js';
 import { ProgressReader, ScanLogReader } from './scan-log.js';
+import { ShowinfoReader } from './frame-index.js';
 import type { InspectInput, ProbeData, ScanData } from './types.js';
+
+/**
+ * Where the full decode also writes the frame index's raw material: a framecrc list (every
+ * decoded picture's time, duration and CRC) at `crcPath`, and the key flags read from showinfo.
+ */
+export interface IndexCapture {
+  crcPath: string;
+  keys: ShowinfoReader;
+}
 
 /** With decodeCheck off, idet still needs enough frames to be decisive; 300 is 10–12 s of video. */
 export const SAMPLED_FRAMES = 300;
@@ -24,6 +34,8 @@ function skipped(reason: string): ScanData {
     errorSamples: [],
     truncationSigns: [],
     exitCode: null,
+    frameIndex: null,
+    frameIndexError: null,
   };
 }
 
@@ -45,6 +57,7 @@ export async function scan(
   probe: ProbeData,
   run: ToolRunner = runTool,
   onProgress?: (fraction: number) => void,
+  capture?: IndexCapture,
 ): Promise<ScanData> {
   if (!probe.readable) return skipped('container unreadable');
   if (probe.primaryVideoIndex === null) return skipped('no video stream');
@@ -58,14 +71,26 @@ export async function scan(
 
   // -noautorotate: a display matrix would otherwise insert a transpose and idet would judge columns as fields.
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'repeat+level+info', '-noautorotate', ...source.args];
-  args.push('-map', `0:${probe.primaryVideoIndex}`);
-  if (!full) args.push('-frames:v', String(SAMPLED_FRAMES));
-  // passthrough: count the frames that are there, never duplicated or dropped to fit a rate.
-  args.push('-vf', 'idet', '-fps_mode', 'passthrough', '-f', 'null', '-', '-progress', 'pipe:1');
+  const indexing = full && capture && !source.imageSequence;
+  if (indexing) {
+    // One decode, two branches: idet judges the scan type; framecrc records every picture as the decoder made it.
+    // The scale before idet keeps idet's format needs from converting what framecrc sees (split shares formats).
+    args.push('-filter_complex', `[0:${probe.primaryVideoIndex}]showinfo=checksum=0,split=2[h][d];[d]scale,idet[o]`);
+    args.push('-map', '[o]', '-fps_mode', 'passthrough', '-f', 'null', '-');
+    args.push('-map', '[h]', '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${capture.crcPath}`, '-progress', 'pipe:1');
+  } else {
+    args.push('-map', `0:${probe.primaryVideoIndex}`);
+    if (!full) args.push('-frames:v', String(SAMPLED_FRAMES));
+    // passthrough: count the frames that are there, never duplicated or dropped to fit a rate.
+    args.push('-vf', 'idet', '-fps_mode', 'passthrough', '-f', 'null', '-', '-progress', 'pipe:1');
+  }
 
   const r = await run('ffmpeg', args, {
     signal: input.signal,
-    onStderrLine: (line) => log.push(line),
+    onStderrLine: (line) => {
+      if (indexing && line.includes('iskey:')) capture.keys.push(line);
+      else log.push(line);
+    },
     onStdoutLine: (line) => {
       if (!progress.push(line) || !onProgress) return;
       // A finished pass is 1 even when a truncated file ended short of its declared duration.
@@ -99,5 +124,7 @@ export async function scan(
     errorSamples: full ? [...log.samples] : [],
     truncationSigns: full ? [...log.truncation] : [],
     exitCode: r.code,
+    frameIndex: null,
+    frameIndexError: null,
   };
 }

@@ -5,6 +5,7 @@
  * undefined) so a round trip through JSON.stringify/parse is lossless.
  */
 import type { Colour, HdrMetadata, Rational } from '../../../schemas/common.js';
+import type { FrameIndexSummary } from '../../../schemas/frame-index.js';
 import type { ContainerInfo, IdetCounts } from '../../../schemas/vis.js';
 
 export interface InspectInput {
@@ -111,4 +112,8 @@ export interface ScanData {
   /** Distinct log messages that mean the data ends early (partial file, ended prematurely …). */
   truncationSigns: string[];
   exitCode: number | null;
+  /** The frame index built from this decode (full decodes of files), stored by content hash. */
+  frameIndex: FrameIndexSummary | null;
+  /** Why no index could be built (e.g. the decode failed), when one was wanted. */
+  frameIndexError: string | null;
 }

@@ -188,7 +188,47 @@ export function toMeasured(m: MeasureData): Measured {
     maxGopFrames: m.packets?.maxGopFrames ?? null,
     keyframeCount: m.packets?.keyframeCount ?? null,
     decodeErrors: m.decode?.errors ?? null,
+    ...(m.content
+      ? {
+          content: {
+            psnrMean: m.content.psnrMean,
+            psnrMin: m.content.psnrMin,
+            psnrMinFrame: m.content.psnrMinFrame,
+            framesCompared: m.content.compared,
+            framesBelowFloor: m.content.belowFloor,
+            timeErrors: m.content.timeErrors,
+            maxTimeErrorSeconds: m.content.maxTimeErrorSeconds,
+            dtsNonIncreasing: m.content.dtsNonIncreasing,
+          },
+        }
+      : {}),
   };
+}
+
+/** The content checks: every frame's time and picture against the source through its index, and DTS order. */
+export function contentDiscrepancies(e: ExpectationsInput, m: MeasureData): Discrepancy[] {
+  if (!e.content) return [];
+  const c = m.content;
+  if (!c) return [unmeasured('content', 'pictures compared with the source', 'the pictures against the source')];
+  const out: Discrepancy[] = [];
+  if (c.compared < Math.max(c.sourceFrames, c.outputFrames)) {
+    out.push(d('content.frames', c.sourceFrames, c.outputFrames, `the output has ${c.outputFrames} frames and the source ${c.sourceFrames}: only ${c.compared} could be compared picture by picture`));
+  }
+  if (c.belowFloor > 0) {
+    const chunks = [...new Set(c.worst.map((w) => w.chunk).filter((x): x is number => x !== null))].sort((a, b) => a - b);
+    const where = c.worst.slice(0, 5).map((w) => `frame ${w.frame}${w.chunk !== null ? ` (chunk ${w.chunk})` : ''}: ${w.psnr} dB`).join(', ');
+    out.push(
+      d('content.psnr', `every frame ≥ ${c.floorDb} dB against the source frame at the same index`, { framesBelowFloor: c.belowFloor, chunks, worst: c.worst }, `${c.belowFloor} output frame(s) are not the source's pictures (PSNR below ${c.floorDb} dB${chunks.length ? ` in chunk(s) ${chunks.slice(0, 10).join(', ')}` : ''}; worst: ${where})`),
+    );
+  }
+  if (c.timeErrors > 0 && c.firstTimeError) {
+    const f = c.firstTimeError;
+    out.push(
+      d('content.frameTimes', `each frame at its source time (±${(c.toleranceSeconds * 1000).toFixed(3)} ms)`, { frames: c.timeErrors, first: f, maxErrorSeconds: c.maxTimeErrorSeconds }, `${c.timeErrors} frame(s) are not at their source time; first: frame ${f.frame} at ${f.actualSeconds.toFixed(6)} s, expected ${f.expectedSeconds.toFixed(6)} s`),
+    );
+  }
+  if (c.dtsNonIncreasing > 0) out.push(d('content.dts', 'strictly increasing packet DTS', c.dtsNonIncreasing, `${c.dtsNonIncreasing} packet(s) have a DTS that does not increase`));
+  return out;
 }
 
 /** Judges the measurement against the expectations; pure, never throws. An unreadable file is one `video` discrepancy. */
@@ -199,5 +239,6 @@ export function compare(expectations: ExpectationsInput, m: MeasureData): Valida
     return { ok: false, discrepancies, measured };
   }
   const discrepancies = CHECKS.map((check) => check(expectations, m, measured)).filter((x): x is Discrepancy => x !== null);
+  discrepancies.push(...contentDiscrepancies(expectations, m));
   return { ok: discrepancies.length === 0, discrepancies, measured };
 }

@@ -132,7 +132,8 @@ async function decodeCheck(
   let errors = 0;
   const samples: string[] = [];
   const args = ['-hide_banner', '-nostdin', '-nostats', '-v', 'repeat+error', ...source, '-map', `0:${streamIndex}`];
-  args.push('-fps_mode', 'passthrough', '-f', 'null', '-', '-progress', 'pipe:1');
+  // The stream's own time base: rounding VFR times to a nominal rate would make the null muxer see equal DTS.
+  args.push('-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'null', '-', '-progress', 'pipe:1');
   const r = await run('ffmpeg', args, {
     signal: input.signal,
     keepStdout: false,

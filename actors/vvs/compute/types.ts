@@ -1,3 +1,4 @@
+import type { ContentCheck } from './content.js';
 /**
  * Data passed from the measure step to the compare step. The runner persists
  * the workflow snapshot (msgpack, 1 MB NATS payload cap) after every step, so
@@ -57,6 +58,8 @@ export interface MeasureData {
   packets: PacketSummary | null;
   /** Null when the decode check was not asked for. */
   decode: DecodeCheck | null;
+  /** The pictures and times against the source; absent when not asked for. */
+  content?: ContentCheck | null;
 }
 
 /** What the measure step needs: the resolved path, the caller's URI (for messages) and whether to decode. */

@@ -1,0 +1,102 @@
+/**
+ * Chunk planning on a frame index. Pure. Boundaries may fall on any frame;
+ * each chunk's decoder starts at the last *verified* random-access point at
+ * or before its first frame and drops the frames in between by count. Where
+ * that pre-roll would cost more decoding than it saves, fewer chunks are
+ * planned, and the plan says which it chose and what it costs.
+ */
+import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
+import { endTicks, type FrameIndex, type RandomAccessPoint } from '../../../schemas/frame-index.js';
+import type { ChunkPlan, Chunking } from '../../../schemas/ves.js';
+import { DEFAULT_TARGET_SECONDS, planChunks } from './splitter.js';
+
+/** Decoded-and-dropped frames allowed, as a multiple of the source's frames (a decode costs a few percent of an encode). */
+export const MAX_PRE_ROLL_FACTOR = 4;
+/** Timestamp overrides one chunk may carry (frames whose index time is not their decoded time). */
+export const MAX_PTS_OVERRIDES = 256;
+
+export interface IndexPlan {
+  chunks: ChunkPlan[];
+  splitting: 'random-access' | 'pre-roll' | 'single-chunk';
+  preRollFrames: number;
+}
+
+/** The last verified point at or before frame `f` (frame 0 is always one). */
+export function rapFor(raps: RandomAccessPoint[], f: number): RandomAccessPoint {
+  let lo = 0;
+  let hi = raps.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (raps[mid]!.frame <= f) lo = mid;
+    else hi = mid - 1;
+  }
+  return raps[lo]!;
+}
+
+/** Seconds of each frame relative to the first, and the end. */
+export function relativeSeconds(ix: FrameIndex): { times: number[]; end: number } {
+  const { num, den } = ix.timeBase;
+  const t0 = ix.pts[0] ?? 0;
+  return { times: ix.pts.map((t) => ((t - t0) * num) / den), end: ((endTicks(ix) - t0) * num) / den };
+}
+
+function withRaps(ix: FrameIndex, chunks: ChunkPlan[]): { chunks: ChunkPlan[]; preRoll: number } {
+  let preRoll = 0;
+  const out = chunks.map((c) => {
+    const rap = rapFor(ix.raps, c.startFrame);
+    const skip = rap.lead + (c.startFrame - rap.frame);
+    preRoll += skip;
+    return { ...c, seekSeconds: rap.seekSeconds, rapFrame: rap.frame, skipFrames: skip };
+  });
+  return { chunks: out, preRoll };
+}
+
+/** Plans the chunks of an indexed source. Never throws for a non-empty index. */
+export function planOnIndex(ix: FrameIndex, chunking: Chunking | undefined): IndexPlan {
+  const n = ix.pts.length;
+  const { times, end } = relativeSeconds(ix);
+  const rapFrames = ix.raps.map((r) => r.frame).filter((f) => f > 0);
+  let c: Chunking = { ...chunking };
+  for (let attempt = 0; ; attempt++) {
+    const base = planChunks({ frameTimes: times, endSeconds: end, chunking: c, sourceKeyframes: rapFrames });
+    const { chunks, preRoll } = withRaps(ix, base);
+    if (chunks.length === 1) return { chunks, splitting: chunkingOff(chunking) || attempt === 0 ? 'random-access' : 'single-chunk', preRollFrames: preRoll };
+    if (preRoll <= MAX_PRE_ROLL_FACTOR * n) return { chunks, splitting: preRoll > 0 && chunks.some((k) => (k.skipFrames ?? 0) > 0) ? 'pre-roll' : 'random-access', preRollFrames: preRoll };
+    // Too much decoding to throw away: longer chunks (fewer starts far from a verified point).
+    const target = (c.targetSeconds ?? DEFAULT_TARGET_SECONDS) * 1.5;
+    c = { ...c, targetSeconds: target, minSeconds: Math.min(c.minSeconds ?? target / 2, target), maxSeconds: Math.max(c.maxSeconds ?? target * 2, target * 2) };
+    if (target > end * 2) {
+      const one = withRaps(ix, planChunks({ frameTimes: times, endSeconds: end, chunking: { enabled: false } }));
+      return { chunks: one.chunks, splitting: 'single-chunk', preRollFrames: one.preRoll };
+    }
+  }
+}
+
+function chunkingOff(c: Chunking | undefined): boolean {
+  return c?.enabled === false;
+}
+
+/**
+ * What chunk `c` must take from the source: every frame's CRC, and time overrides for frames
+ * whose index time differs from the decoded time's offset from the chunk's first frame.
+ * Throws BAD_REQUEST when a chunk would need more overrides than fit in a work item.
+ */
+export function chunkSourceCheck(ix: FrameIndex, c: ChunkPlan): { hashes: number[]; ptsOverrides: [number, number][] } {
+  const hashes = ix.hash.slice(c.startFrame, c.endFrame);
+  const decoded = new Map<number, number>(ix.repaired.map(([f, t]) => [f, t]));
+  const overrides: [number, number][] = [];
+  const first = ix.pts[c.startFrame]!;
+  const firstDecoded = decoded.get(c.startFrame) ?? first;
+  for (let f = c.startFrame; f < c.endFrame; f++) {
+    const want = ix.pts[f]! - first;
+    const got = (decoded.get(f) ?? ix.pts[f]!) - firstDecoded;
+    if (want !== got) overrides.push([f - c.startFrame, want]);
+  }
+  if (overrides.length > MAX_PTS_OVERRIDES) {
+    throw new VpipeError(
+      ErrorCodes.BadRequest,
+      `chunk ${c.index}: ${overrides.length} frames have timestamps that do not increase (more than ${MAX_PTS_OVERRIDES} per chunk); remux the source with clean timestamps`,
+    );
+  }
+  return { hashes, ptsOverrides: overrides };
+}
