@@ -50,6 +50,8 @@ export const FrameIndexStats = z.strictObject({
   failedRandomAccessPoints: z.array(z.number().int()).max(20),
   /** The container holds an edit list (MP4/MOV elst that cuts or shifts media). */
   editList: z.boolean(),
+  /** Errors the linear decode logged: a damaged source shows concealed or missing pictures. */
+  decodeErrors: z.number().int().min(0),
   /** Wall seconds of the linear decode and of the seek checks. */
   decodeSeconds: z.number().min(0),
   verifySeconds: z.number().min(0),

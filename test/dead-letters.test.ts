@@ -2,7 +2,8 @@
  * Dead letters with a real nats-server: work whose worker keeps crashing
  * exhausts its deliveries, the MAX_DELIVERIES advisory moves it to the DLQ
  * with its reason, and the job fails with that reason instead of hanging;
- * work a worker gives up on (term) is dead-lettered with its reason too.
+ * work a worker gives up on (term) is dead-lettered with its reason too, and
+ * so is a chunk whose encoder took frames that are not the index's.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import fsp from 'node:fs/promises';
@@ -12,6 +13,9 @@ import { runTool } from '../runtime/media-tools.js';
 import { startNode } from '../runtime/node.js';
 import { topologyFromEnv, STREAM_WORK } from '../runtime/topology.js';
 import { WorkWorker } from '../runtime/work-worker.js';
+import { chunkHandler } from '../actors/ves/chunk-worker.js';
+import { encodeChunk } from '../actors/ves/compute/encode-chunk.js';
+import { h264 } from '../encoders/h264/index.js';
 import { STREAM_DLQ } from '../supervisor/dead-letters.js';
 import * as media from './helpers/media.js';
 import { tempDir } from './helpers/nats.js';
@@ -35,7 +39,7 @@ async function dlqMessages(fn: string) {
   return info.state.subjects?.[`vpipe.dlq.${fn}`] ?? 0;
 }
 
-/** MJPEG in AVI with frames 20–29 zeroed: the index still lists them, but they cannot be decoded. */
+/** MJPEG in AVI with frames 20–29 zeroed: they cannot be decoded. */
 async function makePoison(dir: string): Promise<string> {
   const file = path.join(dir, 'poison.avi');
   const r = await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=2', '-c:v', 'mjpeg', '-q:v', '5', '-y', file]);
@@ -72,21 +76,49 @@ describe('dead letters', () => {
     }
   });
 
-  it('a poison chunk (a source range that cannot be decoded) fails its job with a clear reason; other jobs are unaffected', async () => {
+  it('refuses a damaged source at planning, naming its decode errors, and keeps serving other jobs', async () => {
     const poison = await makePoison(stack.root);
     const encoders = await startNode({ natsUrl: stack.server.url, mediaRoot: stack.root, dataDir: tempDir('dlq-enc'), roles: ['encoder'], encoderActors: 1 });
     try {
-      const before = await dlqMessages('encode.h264');
       const recipe = { codec: 'h264', rateControl: { mode: 'crf', value: 23 }, chunking: { targetSeconds: 0.4, minSeconds: 0.2 } };
       const bad = await stack.client.submit('vpipe.ves.encode', { source: { uri: poison }, output: { uri: path.join(stack.root, 'poison.mp4') }, recipe });
       const good = await stack.client.submit('vpipe.ves.encode', { source: { uri: path.join(stack.root, 'cfr.mp4') }, output: { uri: path.join(stack.root, 'good.mp4') }, recipe });
       const [badEv, goodEv] = await Promise.all([stack.client.waitForResult('ves', bad, { timeoutMs: 60_000 }), stack.client.waitForResult('ves', good, { timeoutMs: 60_000 })]);
       expect(badEv.state).toBe('failed');
-      expect(badEv.error?.message).toMatch(/chunk 2 failed: chunk 2: frames 20–29 could not (all )?be decoded/);
+      expect(badEv.error?.code).toBe('BAD_REQUEST');
+      expect(badEv.error?.message).toMatch(/the source's video is damaged: decoding it logged \d+ error/);
       expect(goodEv.state).toBe('succeeded');
-      expect(await dlqMessages('encode.h264')).toBe(before + 1);
     } finally {
       await encoders.stop(500);
+    }
+  });
+
+  it('a chunk whose encoder took the wrong frames fails its job with CONTENT_MISMATCH naming the chunk, and is dead-lettered', async () => {
+    const before = await dlqMessages('encode.h264');
+    // An encoder actor with a one-frame slip on chunk 2: it decodes one frame too many before the chunk starts.
+    const lying = new WorkWorker(
+      stack.node.ctx,
+      'encode.h264',
+      chunkHandler(stack.node.ctx, 'lying', {
+        encode: (input) => encodeChunk(h264, input.chunk.index === 2 ? { ...input, chunk: { ...input.chunk, skipFrames: (input.chunk.skipFrames ?? 0) + 1 } } : input),
+      }),
+      { concurrency: 1 },
+    );
+    lying.start();
+    try {
+      const recipe = { codec: 'h264', preset: 'ultrafast', rateControl: { mode: 'crf', value: 23 }, chunking: { targetSeconds: 0.4, minSeconds: 0.2 } };
+      const jobId = await stack.client.submit('vpipe.ves.encode', { source: { uri: path.join(stack.root, 'cfr.mp4') }, output: { uri: path.join(stack.root, 'slipped.mp4') }, recipe });
+      const ev = await stack.client.waitForResult('ves', jobId, { timeoutMs: 60_000 });
+      expect(ev.state).toBe('failed');
+      expect(ev.error?.code).toBe('CONTENT_MISMATCH');
+      expect(ev.error?.message).toMatch(/chunk 2 failed: chunk 2: source frame \d+ is not the index's picture/);
+      expect(ev.error?.details?.[0]?.message).toBe('CONTENT_MISMATCH');
+      expect(await eventually(async () => ((await dlqMessages('encode.h264')) > before ? true : undefined), 10_000, 'the dead letter')).toBe(true);
+      const jsm = await jetstreamManager(stack.client.nc);
+      const last = await jsm.streams.getMessage(STREAM_DLQ, { last_by_subj: 'vpipe.dlq.encode.h264' });
+      expect(last?.header.get('Vpipe-Dead-Reason')).toMatch(/chunk 2: source frame \d+ is not the index's picture/);
+    } finally {
+      await lying.stop(100);
     }
   });
 

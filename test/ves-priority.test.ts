@@ -22,8 +22,8 @@ let root: string;
 beforeAll(async () => {
   stack = await startTestStack('prio', { concurrency: 2, encoderActors: 1 }, async (dir) => {
     await media.makeCfr(dir);
-    // 5 s at 320x240: ten 0.5 s chunks for the low job.
-    const r = await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=5', '-c:v', 'libx264', '-preset', 'ultrafast', path.join(dir, 'five.mp4')]);
+    // 5 s at 320x240: ten 0.5 s chunks for the low job, each starting on a keyframe (no pre-roll to merge chunks for).
+    const r = await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=5', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '12', path.join(dir, 'five.mp4')]);
     expect(r.code).toBe(0);
   });
   ({ client, root } = stack);

@@ -43,13 +43,19 @@ export function chunkPath(workDir: string, index: number): string {
 export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal): Promise<Plan> {
   const [head, ix] = await Promise.all([probeSource(job.sourcePath, signal), sourceIndex(job, deps, signal)]);
   if (ix.pts.length === 0) throw new VpipeError(ErrorCodes.BadRequest, 'the source video decodes to no frames');
+  // A damaged source decodes to concealed or missing pictures: encoding them faithfully would still deliver damage.
+  if (ix.stats.decodeErrors > 0) {
+    throw new VpipeError(ErrorCodes.BadRequest, `the source's video is damaged: decoding it logged ${ix.stats.decodeErrors} error(s) (VIS reports them as DECODE_ERRORS); repair or re-export it`, {
+      details: [{ path: 'source.uri', message: `${ix.stats.decodeErrors} decode error(s)` }],
+    });
+  }
   const chunking = job.recipe.chunking;
   const { times } = relativeSeconds(ix);
   const cuts = chunking?.alignToSceneCuts && chunking.enabled !== false ? await detectSceneCuts(job.sourcePath, times, signal) : [];
-  const planned = cuts.length ? planWithCuts(ix, chunking, cuts) : planOnIndex(ix, chunking);
   const width = job.recipe.resolution?.width ?? ix.width;
   const height = job.recipe.resolution?.height ?? ix.height;
   const spec = { recipe: job.recipe, frameRate: head.frameRate, width, height, sourceWidth: ix.width, sourceHeight: ix.height, threads: 1 };
+  const planned = cuts.length ? planWithCuts(ix, chunking, cuts) : planOnIndex(ix, chunking, gopFrames(spec));
   const shape = shapeFor(job.recipe.codec, width, height);
   const encoder = encoderFor(job.recipe.codec);
   const probe = await encoder.probe();
@@ -190,7 +196,9 @@ export async function awaitChunks(job: VesJobInput, p: Plan, deps: StepDeps, sig
           if (e.operation !== 'PUT' || e.value.length === 0) continue;
           const r = decodeInternal(ChunkResult, e.value);
           if (!r.ok) {
-            throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${r.index} failed: ${r.error?.message ?? 'unknown error'}`, { details: [{ path: `chunks.${r.index}`, message: r.error?.code ?? 'failed' }] });
+            // A chunk that took the wrong pictures fails the job as what it is, not as a tool failure.
+            const code = r.error?.code === ErrorCodes.ContentMismatch ? ErrorCodes.ContentMismatch : ErrorCodes.ToolFailed;
+            throw new VpipeError(code, `chunk ${r.index} failed: ${r.error?.message ?? 'unknown error'}`, { details: [{ path: `chunks.${r.index}`, message: r.error?.code ?? 'failed' }] });
           }
           if (results.has(r.index)) continue;
           results.set(r.index, r);

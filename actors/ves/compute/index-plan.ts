@@ -51,20 +51,45 @@ function withRaps(ix: FrameIndex, chunks: ChunkPlan[]): { chunks: ChunkPlan[]; p
   return { chunks: out, preRoll };
 }
 
-/** Plans the chunks of an indexed source. Never throws for a non-empty index. */
-export function planOnIndex(ix: FrameIndex, chunking: Chunking | undefined): IndexPlan {
+/**
+ * Chunks of whole output GOPs: `k × gop` frames each (k from the target), the last one absorbing
+ * a tail shorter than half a chunk. A chunk then starts where an unchunked encode would put a
+ * keyframe anyway, so chunking adds no keyframes. Pure.
+ */
+export function planByGop(times: number[], end: number, gopFrames: number, targetFrames: number): ChunkPlan[] {
+  const n = times.length;
+  const len = Math.max(1, Math.round(targetFrames / gopFrames)) * gopFrames;
+  const bounds = [0];
+  for (let b = len; b < n; b += len) bounds.push(b);
+  if (bounds.length > 1 && n - bounds[bounds.length - 1]! < len / 2) bounds.pop();
+  bounds.push(n);
+  return bounds.slice(0, -1).map((a, i) => {
+    const b = bounds[i + 1]!;
+    return { index: i, startFrame: a, endFrame: b, seekSeconds: a === 0 ? 0 : (times[a - 1]! + times[a]!) / 2, startSeconds: times[a]!, durationSeconds: (b < n ? times[b]! : end) - times[a]! };
+  });
+}
+
+/**
+ * Plans the chunks of an indexed source. With `gopFrames` and a target of at least one GOP, chunks
+ * are whole GOPs (no extra keyframes); otherwise boundaries follow the target in seconds, moved to
+ * a verified point inside the min–max window where there is one. Never throws for a non-empty index.
+ */
+export function planOnIndex(ix: FrameIndex, chunking: Chunking | undefined, gopFrames?: number): IndexPlan {
   const n = ix.pts.length;
   const { times, end } = relativeSeconds(ix);
   const rapFrames = ix.raps.map((r) => r.frame).filter((f) => f > 0);
+  const framesPerSecond = end > 0 ? n / end : 25;
   let c: Chunking = { ...chunking };
   for (let attempt = 0; ; attempt++) {
-    const base = planChunks({ frameTimes: times, endSeconds: end, chunking: c, sourceKeyframes: rapFrames });
+    const targetFrames = (c.targetSeconds ?? DEFAULT_TARGET_SECONDS) * framesPerSecond;
+    const byGop = gopFrames !== undefined && c.enabled !== false && targetFrames >= gopFrames && c.minSeconds === undefined && c.maxSeconds === undefined;
+    const base = byGop ? planByGop(times, end, gopFrames, targetFrames) : planChunks({ frameTimes: times, endSeconds: end, chunking: c, sourceKeyframes: rapFrames });
     const { chunks, preRoll } = withRaps(ix, base);
     if (chunks.length === 1) return { chunks, splitting: chunkingOff(chunking) || attempt === 0 ? 'random-access' : 'single-chunk', preRollFrames: preRoll };
     if (preRoll <= MAX_PRE_ROLL_FACTOR * n) return { chunks, splitting: preRoll > 0 && chunks.some((k) => (k.skipFrames ?? 0) > 0) ? 'pre-roll' : 'random-access', preRollFrames: preRoll };
     // Too much decoding to throw away: longer chunks (fewer starts far from a verified point).
     const target = (c.targetSeconds ?? DEFAULT_TARGET_SECONDS) * 1.5;
-    c = { ...c, targetSeconds: target, minSeconds: Math.min(c.minSeconds ?? target / 2, target), maxSeconds: Math.max(c.maxSeconds ?? target * 2, target * 2) };
+    c = { ...c, targetSeconds: target, ...(c.minSeconds !== undefined ? { minSeconds: Math.min(c.minSeconds, target) } : {}), ...(c.maxSeconds !== undefined ? { maxSeconds: Math.max(c.maxSeconds, target * 2) } : {}) };
     if (target > end * 2) {
       const one = withRaps(ix, planChunks({ frameTimes: times, endSeconds: end, chunking: { enabled: false } }));
       return { chunks: one.chunks, splitting: 'single-chunk', preRollFrames: one.preRoll };

@@ -28,9 +28,9 @@ export interface BuildIndexInput {
   signal?: AbortSignal;
 }
 
-/** Seconds between checked random-access candidates: 1 s, wider for long sources (at most ~1,500 seeks). */
+/** Seconds between checked random-access candidates: a quarter second (chunk boundaries can snap to them), wider for long sources (at most ~3,000 seeks). */
 export function rapSpacingSeconds(durationSeconds: number): number {
-  return Math.max(1, durationSeconds / 1500);
+  return Math.max(0.25, durationSeconds / 3000);
 }
 
 /** Video packets, and those flagged discard (edit lists), from one demux pass (no decode). */
@@ -104,7 +104,8 @@ export async function buildFrameIndex(b: BuildIndexInput, stores: IndexStores, r
       checkedRandomAccessPoints: candidates.length,
       verifiedRandomAccessPoints: verified.raps.length - 1,
       failedRandomAccessPoints: verified.failed.slice(0, 20),
-      editList: elst?.cuts ?? false,
+      editList: (elst?.cuts ?? false) || ((flags?.discarded ?? 0) > 0 && elst !== null),
+      decodeErrors: b.scan.decodeErrors ?? 0,
       decodeSeconds: Math.round(b.decodeSeconds * 1000) / 1000,
       verifySeconds: Math.round(verified.seconds * 1000) / 1000,
     },
