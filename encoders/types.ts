@@ -43,6 +43,12 @@ export interface EncoderModule {
    * insert it on its own when stream-copying).
    */
   rawFormat: { format: string; extension: string; bitstreamFilter?: string };
+  /**
+   * Output arguments that make a forced keyframe (`-force_key_frames`) a clean entry point (an IDR),
+   * or null when this ffmpeg wrapper ignores forced keyframes (libsvtav1 in ffmpeg 5.1). Chunks warm
+   * the encoder's rate control up on frames before their start only where this is not null.
+   */
+  forcedKeyframeArgs: readonly string[] | null;
   /** Pixel format when the recipe names neither a pixel format nor a profile that implies one. */
   defaultPixelFormat: PixelFormat;
   /** The pixel format the encode will produce: the recipe's, else the lowest one its profile needs to be signalled, else the default. Throws BAD_REQUEST when profile and pixel format cannot go together. */

@@ -150,6 +150,13 @@ export const ChunkPlan = z.strictObject({
    */
   rapFrame: z.number().int().min(0).optional(),
   skipFrames: z.number().int().min(0).optional(),
+  /**
+   * Frames before the chunk that are encoded and thrown away, so the encoder's rate control starts
+   * the chunk warmed up as an unchunked encode would be (a keyframe is forced at the chunk's first
+   * frame); warmUpTicks is their span in the frame index's time base. skipFrames counts up to them.
+   */
+  warmUpFrames: z.number().int().min(0).optional(),
+  warmUpTicks: z.number().int().min(0).optional(),
 });
 export type ChunkPlan = z.infer<typeof ChunkPlan>;
 

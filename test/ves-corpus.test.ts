@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topologyFromEnv } from '../runtime/topology.js';
 import { CORPUS, corpusFile } from './corpus/manifest.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
-import { proveChunked } from './helpers/ves-proof.js';
+import { proveChunked, recipeFor } from './helpers/ves-proof.js';
 
 /** Other codecs per file (h264 runs on all): each codec on at least two files of different kinds. */
 const EXTRA: Record<string, string[]> = {
@@ -25,18 +25,6 @@ const EXTRA: Record<string, string[]> = {
   'Effet_force_magnetique.ogv': ['av1'],
   'Megamind.avi': ['hevc'],
 };
-
-/** Fast settings that still use B-frames where the codec has them (x264 veryfast: 3 B-frames with pyramid). */
-function recipeFor(codec: string, seconds: number): Record<string, unknown> {
-  // At least 3 chunks on every file, at most ~12: joins are what is under test.
-  const target = Math.max(0.25, Math.min(8, seconds / 4));
-  // Only a target: from one GOP (2 s) up, VES cuts whole GOPs, as an unchunked encode would place its keyframes.
-  const chunking = { targetSeconds: target };
-  if (codec === 'h264') return { codec, preset: 'veryfast', rateControl: { mode: 'crf', value: 23 }, chunking };
-  if (codec === 'hevc') return { codec, preset: 'ultrafast', rateControl: { mode: 'crf', value: 28 }, chunking };
-  if (codec === 'vp9') return { codec, speed: 8, rateControl: { mode: 'crf', value: 36 }, chunking };
-  return { codec, speed: 12, rateControl: { mode: 'crf', value: 40 }, chunking };
-}
 
 let stack: TestStack;
 
@@ -62,7 +50,7 @@ describe('real mezzanines, chunked and proven frame-exact against the source', (
       it(`${entry.name} (${entry.codec}, ${entry.frames} frames) → ${codec}`, async () => {
         const src = path.join(stack.root, entry.name);
         const seconds = SECONDS[entry.name] ?? 10;
-        const { chunked } = await proveChunked(stack.client, stack.root, src, entry.frames, recipeFor(codec, seconds), `${entry.name}.${codec}`);
+        const { chunked } = await proveChunked(stack.client, stack.root, src, entry.frames, recipeFor(codec, seconds, entry.frames < 50 ? 3 : 4), `${entry.name}.${codec}`);
         expect(chunked.result.chunks).toBeGreaterThanOrEqual(entry.frames >= 24 ? 3 : 1);
         expect(chunked.result.source?.frames).toBe(entry.frames);
       }, 300_000);

@@ -23,7 +23,7 @@ import { getFrameIndex } from '../../runtime/frame-index-store.js';
 import { endTicks, ticksToSeconds, type FrameIndex } from '../../schemas/frame-index.js';
 import type { Chunking } from '../../schemas/ves.js';
 import { detectSceneCuts, probeSource } from './compute/source-frames.js';
-import { chunkSourceCheck, planOnIndex, rapFor, relativeSeconds, type IndexPlan } from './compute/index-plan.js';
+import { chunkSourceCheck, planOnIndex, relativeSeconds, WARM_UP_FRAMES, withRaps, type IndexPlan } from './compute/index-plan.js';
 import { planChunks } from './compute/splitter.js';
 import { sourceIndex } from './source-index.js';
 import { assemble } from './compute/assemble.js';
@@ -55,9 +55,10 @@ export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal
   const width = job.recipe.resolution?.width ?? ix.width;
   const height = job.recipe.resolution?.height ?? ix.height;
   const spec = { recipe: job.recipe, frameRate: head.frameRate, width, height, sourceWidth: ix.width, sourceHeight: ix.height, threads: 1 };
-  const planned = cuts.length ? planWithCuts(ix, chunking, cuts) : planOnIndex(ix, chunking, gopFrames(spec));
-  const shape = shapeFor(job.recipe.codec, width, height);
   const encoder = encoderFor(job.recipe.codec);
+  const warmUp = encoder.forcedKeyframeArgs ? WARM_UP_FRAMES : 0;
+  const planned = cuts.length ? planWithCuts(ix, chunking, cuts, warmUp) : planOnIndex(ix, chunking, gopFrames(spec), warmUp);
+  const shape = shapeFor(job.recipe.codec, width, height);
   const probe = await encoder.probe();
   if (!probe.available) throw new VpipeError(ErrorCodes.ToolMissing, `${encoder.encoder} is not available: ${probe.reason ?? 'not in this ffmpeg build'}`);
   const workDir = workDirFor(job.outputPath, deps.jobId);
@@ -98,17 +99,10 @@ export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal
 }
 
 /** Scene-cut boundaries (the recipe asked for them), still started at verified points. */
-function planWithCuts(ix: FrameIndex, chunking: Chunking | undefined, cuts: number[]): IndexPlan {
+function planWithCuts(ix: FrameIndex, chunking: Chunking | undefined, cuts: number[], warmUp: number): IndexPlan {
   const { times, end } = relativeSeconds(ix);
-  const base = planChunks({ frameTimes: times, endSeconds: end, chunking, sceneCuts: cuts });
-  let preRoll = 0;
-  const chunks = base.map((c) => {
-    const rap = rapFor(ix.raps, c.startFrame);
-    const skip = rap.lead + c.startFrame - rap.frame;
-    preRoll += skip;
-    return { ...c, seekSeconds: rap.seekSeconds, rapFrame: rap.frame, skipFrames: skip };
-  });
-  return { chunks, splitting: preRoll > 0 ? 'pre-roll' : 'random-access', preRollFrames: preRoll };
+  const { chunks, preRoll } = withRaps(ix, planChunks({ frameTimes: times, endSeconds: end, chunking, sceneCuts: cuts }), warmUp);
+  return { chunks, splitting: chunks.some((c) => (c.skipFrames ?? 0) > 0) ? 'pre-roll' : 'random-access', preRollFrames: preRoll };
 }
 
 /** Chunk items in flight at once while dispatching: thousands of chunks queue in a few round trips, in index order. */

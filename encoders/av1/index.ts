@@ -85,6 +85,8 @@ export const av1: EncoderModule = {
   },
   videoArgs,
   rawFormat: { format: 'ivf', extension: 'ivf' },
+  // ffmpeg 5.1's libsvtav1 wrapper ignores forced keyframes: no warm-up before chunks.
+  forcedKeyframeArgs: null,
   defaultPixelFormat: 'yuv420p',
   pixelFormatFor,
 };

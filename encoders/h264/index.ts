@@ -71,6 +71,8 @@ export const h264: EncoderModule = {
   },
   videoArgs,
   rawFormat: { format: 'h264', extension: 'h264', bitstreamFilter: 'h264_mp4toannexb' },
+  // Forced keyframes are IDRs (the wrapper's default is a recovery-point I frame).
+  forcedKeyframeArgs: ['-forced-idr', '1'],
   defaultPixelFormat: 'yuv420p',
   pixelFormatFor,
 };

@@ -78,6 +78,8 @@ export const vp9: EncoderModule = {
   },
   videoArgs,
   rawFormat: { format: 'ivf', extension: 'ivf' },
+  // A forced VP9 keyframe is always a clean entry point.
+  forcedKeyframeArgs: [],
   defaultPixelFormat: 'yuv420p',
   pixelFormatFor,
 };

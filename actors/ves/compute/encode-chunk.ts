@@ -72,21 +72,56 @@ export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPa
   const c = input.chunk;
   const frames = c.endFrame - c.startFrame;
   const skip = c.skipFrames ?? 0;
+  const warm = warmUpOf(encoder, c);
   const src = input.source;
   const { chain, rest } = splitVideoFilter(encoder.videoArgs(input.spec));
   const stream = src ? `0:${src.streamIndex}` : '0:v:0';
   // The scale always sits between split and the encoder: split shares one pixel format across its
-  // outputs, and the encoder's -pix_fmt must not convert what the CRC branch sees.
-  const graph = `[${stream}]trim=start_frame=${skip}:end_frame=${skip + frames},setpts=${setptsExpr(src?.ptsOverrides ?? [])},split=2[h][e];[e]${chain ?? 'scale'}[v]`;
+  // outputs, and the encoder's -pix_fmt must not convert what the CRC branch sees. The CRC branch
+  // skips the warm-up frames: it lists exactly the chunk's frames.
+  const crcBranch = warm > 0 ? `[h]trim=start_frame=${warm}[hc]` : null;
+  const graph =
+    `[${stream}]trim=start_frame=${skip}:end_frame=${skip + warm + frames},setpts=${setptsExpr(src?.ptsOverrides ?? [])},split=2[h][e];` +
+    `${crcBranch ? `${crcBranch};` : ''}[e]${chain ?? 'scale'}[v]`;
   const timescale = src ? ['-video_track_timescale', String(src.timeBase.den)] : [];
+  // The chunk's first frame is a forced clean keyframe after the warm-up; the cut keeps it and what follows.
+  const forceKey = warm > 0 ? ['-force_key_frames', `expr:eq(n,${warm})`, ...(encoder.forcedKeyframeArgs ?? [])] : [];
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1', '-noautorotate',
     ...(c.seekSeconds > 0 ? ['-ss', c.seekSeconds.toFixed(6), '-noaccurate_seek'] : []),
     ...inputArgs(input.sourcePath),
     '-filter_complex', graph,
-    '-map', '[v]', ...rest, '-fps_mode', 'passthrough', '-enc_time_base', '-1', ...timescale, '-f', 'mp4', tmpPath,
-    '-map', '[h]', '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${crcPath}`,
+    '-map', '[v]', ...rest, ...forceKey, '-fps_mode', 'passthrough', '-enc_time_base', '-1', ...timescale, '-f', 'mp4', tmpPath,
+    '-map', crcBranch ? '[hc]' : '[h]', '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${crcPath}`,
   ];
+}
+
+/** Warm-up frames this encoder can use for the chunk (none where it cannot force a clean keyframe, or without the index's span). */
+export function warmUpOf(encoder: EncoderModule, c: ChunkPlan): number {
+  return encoder.forcedKeyframeArgs && (c.warmUpFrames ?? 0) > 0 && c.warmUpTicks !== undefined ? c.warmUpFrames! : 0;
+}
+
+/**
+ * Arguments that cut the warm-up off an encode without re-encoding: seek to the forced keyframe
+ * (a quarter frame past it, so decimal rounding cannot land on an earlier one), copy from there,
+ * and move every packet back by exactly the warm-up span, so the chunk's first frame is at 0.
+ */
+export function cutArgs(warmPath: string, outPath: string, offsetTicks: number, timeBase: { num: number; den: number }, chunk: ChunkPlan): string[] {
+  const off = offsetTicks * timeBase.num; // in the MP4's 1/den units
+  const quarterFrame = chunk.durationSeconds / Math.max(1, chunk.endFrame - chunk.startFrame) / 4;
+  const seek = (offsetTicks * timeBase.num) / timeBase.den + quarterFrame;
+  return [
+    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-copyts', '-ss', seek.toFixed(6), ...inputArgs(warmPath),
+    '-map', '0:v:0', '-c', 'copy', '-copypriorss', '1', '-bsf:v', `setts=pts=PTS-${off}:dts=DTS-${off}`,
+    '-video_track_timescale', String(timeBase.den), '-f', 'mp4', '-y', outPath,
+  ];
+}
+
+/** Video packets in a file (a demux pass), or null when unreadable. */
+async function countPackets(file: string, run: ToolRunner): Promise<number | null> {
+  const r = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', ...inputArgs(file)]);
+  const n = Number.parseInt(r.stdout.trim(), 10);
+  return r.code === 0 && Number.isFinite(n) ? n : null;
 }
 
 /** The first frame that differs from what the index says, as a message; null when all match. */
@@ -121,14 +156,16 @@ function parseCrcHashes(text: string): number[] {
  */
 export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInput, run: ToolRunner = runTool): Promise<ChunkEncodeOutput> {
   const expected = input.chunk.endFrame - input.chunk.startFrame;
+  const warm = warmUpOf(encoder, input.chunk);
   const tmp = `${input.outPath}.${process.pid}.${Date.now()}.part`;
+  const warmPath = `${tmp}.warm`;
   const crc = `${tmp}.crc`;
   let frames = 0;
   let speed: number | null = null;
   const started = Date.now();
-  const decodedSeconds = input.chunk.durationSeconds * (1 + (input.chunk.skipFrames ?? 0) / Math.max(1, expected));
+  const decodedSeconds = input.chunk.durationSeconds * (1 + ((input.chunk.skipFrames ?? 0) + warm) / Math.max(1, expected));
   try {
-    const r = await run('ffmpeg', chunkArgs(encoder, input, tmp, crc), {
+    const r = await run('ffmpeg', chunkArgs(encoder, input, warm > 0 ? warmPath : tmp, crc), {
       signal: input.signal,
       keepStdout: false,
       limit: { mediaSeconds: decodedSeconds, kind: 'encode' },
@@ -136,7 +173,7 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
         const [k, v] = line.split('=');
         if (k === 'frame') frames = Number(v) || frames;
         else if (k === 'speed') speed = Number.parseFloat(v ?? '') || speed;
-        else if (k === 'progress') input.onProgress?.(frames, speed);
+        else if (k === 'progress') input.onProgress?.(Math.max(0, frames - warm), speed);
       },
     });
     assertToolRan('ffmpeg', r);
@@ -151,15 +188,23 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
       const problem = compareTaken(input.chunk, input.source.hashes, taken);
       if (problem) throw new VpipeError(ErrorCodes.ContentMismatch, `chunk ${input.chunk.index}: ${problem}`, { details: [{ path: `chunks.${input.chunk.index}`, message: problem }] });
     }
-    if (frames !== expected) {
-      throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: encoded ${frames} frames, expected ${expected} (${range} could not all be decoded)`);
+    if (frames !== expected + warm) {
+      throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: encoded ${frames - warm} frames, expected ${expected} (${range} could not all be decoded)`);
+    }
+    if (warm > 0 && input.source) {
+      const cut = await run('ffmpeg', cutArgs(warmPath, tmp, input.chunk.warmUpTicks!, input.source.timeBase, input.chunk), { signal: input.signal, limit: { mediaSeconds: input.chunk.durationSeconds, kind: 'assemble' } });
+      assertToolRan('ffmpeg', cut);
+      const kept = cut.code === 0 ? await countPackets(tmp, run) : null;
+      // The cut must keep exactly the chunk's packets: anything else would shift or drop frames.
+      if (kept !== expected) {
+        throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: cutting the warm-up left ${kept ?? 'no'} packets, expected ${expected}${cut.code !== 0 ? `: ${cut.stderr.trim().slice(-200)}` : ''}`);
+      }
     }
     const startSeconds = await firstFrameTime(tmp, run);
     await fs.rename(tmp, input.outPath);
     const { size } = await fs.stat(input.outPath);
-    return { frames, bytes: size, encodeSeconds: (Date.now() - started) / 1000, startSeconds };
+    return { frames: expected, bytes: size, encodeSeconds: (Date.now() - started) / 1000, startSeconds };
   } finally {
-    await fs.rm(tmp, { force: true });
-    await fs.rm(crc, { force: true });
+    await Promise.all([tmp, warmPath, crc].map((f) => fs.rm(f, { force: true })));
   }
 }

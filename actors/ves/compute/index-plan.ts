@@ -40,13 +40,24 @@ export function relativeSeconds(ix: FrameIndex): { times: number[]; end: number 
   return { times: ix.pts.map((t) => ((t - t0) * num) / den), end: ((endTicks(ix) - t0) * num) / den };
 }
 
-function withRaps(ix: FrameIndex, chunks: ChunkPlan[]): { chunks: ChunkPlan[]; preRoll: number } {
+/** Frames of rate-control warm-up before each chunk (where the encoder can force a clean keyframe): about half a second at 30 fps. */
+export const WARM_UP_FRAMES = 16;
+
+/** Starts each chunk's decode at the verified point before its warm-up frames. Pure. */
+export function withRaps(ix: FrameIndex, chunks: ChunkPlan[], warmUp = 0): { chunks: ChunkPlan[]; preRoll: number } {
   let preRoll = 0;
   const out = chunks.map((c) => {
-    const rap = rapFor(ix.raps, c.startFrame);
-    const skip = rap.lead + (c.startFrame - rap.frame);
+    const w = Math.min(warmUp, c.startFrame);
+    const first = c.startFrame - w;
+    const rap = rapFor(ix.raps, first);
+    const skip = rap.lead + (first - rap.frame);
     preRoll += skip;
-    return { ...c, seekSeconds: rap.seekSeconds, rapFrame: rap.frame, skipFrames: skip };
+    const plan: ChunkPlan = { ...c, seekSeconds: rap.seekSeconds, rapFrame: rap.frame, skipFrames: skip };
+    if (w > 0) {
+      plan.warmUpFrames = w;
+      plan.warmUpTicks = ix.pts[c.startFrame]! - ix.pts[first]!;
+    }
+    return plan;
   });
   return { chunks: out, preRoll };
 }
@@ -74,7 +85,7 @@ export function planByGop(times: number[], end: number, gopFrames: number, targe
  * are whole GOPs (no extra keyframes); otherwise boundaries follow the target in seconds, moved to
  * a verified point inside the min–max window where there is one. Never throws for a non-empty index.
  */
-export function planOnIndex(ix: FrameIndex, chunking: Chunking | undefined, gopFrames?: number): IndexPlan {
+export function planOnIndex(ix: FrameIndex, chunking: Chunking | undefined, gopFrames?: number, warmUp = 0): IndexPlan {
   const n = ix.pts.length;
   const { times, end } = relativeSeconds(ix);
   const rapFrames = ix.raps.map((r) => r.frame).filter((f) => f > 0);
@@ -84,14 +95,14 @@ export function planOnIndex(ix: FrameIndex, chunking: Chunking | undefined, gopF
     const targetFrames = (c.targetSeconds ?? DEFAULT_TARGET_SECONDS) * framesPerSecond;
     const byGop = gopFrames !== undefined && c.enabled !== false && targetFrames >= gopFrames && c.minSeconds === undefined && c.maxSeconds === undefined;
     const base = byGop ? planByGop(times, end, gopFrames, targetFrames) : planChunks({ frameTimes: times, endSeconds: end, chunking: c, sourceKeyframes: rapFrames });
-    const { chunks, preRoll } = withRaps(ix, base);
+    const { chunks, preRoll } = withRaps(ix, base, warmUp);
     if (chunks.length === 1) return { chunks, splitting: chunkingOff(chunking) || attempt === 0 ? 'random-access' : 'single-chunk', preRollFrames: preRoll };
     if (preRoll <= MAX_PRE_ROLL_FACTOR * n) return { chunks, splitting: preRoll > 0 && chunks.some((k) => (k.skipFrames ?? 0) > 0) ? 'pre-roll' : 'random-access', preRollFrames: preRoll };
     // Too much decoding to throw away: longer chunks (fewer starts far from a verified point).
     const target = (c.targetSeconds ?? DEFAULT_TARGET_SECONDS) * 1.5;
     c = { ...c, targetSeconds: target, ...(c.minSeconds !== undefined ? { minSeconds: Math.min(c.minSeconds, target) } : {}), ...(c.maxSeconds !== undefined ? { maxSeconds: Math.max(c.maxSeconds, target * 2) } : {}) };
     if (target > end * 2) {
-      const one = withRaps(ix, planChunks({ frameTimes: times, endSeconds: end, chunking: { enabled: false } }));
+      const one = withRaps(ix, planChunks({ frameTimes: times, endSeconds: end, chunking: { enabled: false } }), warmUp);
       return { chunks: one.chunks, splitting: 'single-chunk', preRollFrames: one.preRoll };
     }
   }
@@ -110,12 +121,14 @@ export function chunkSourceCheck(ix: FrameIndex, c: ChunkPlan): { hashes: number
   const hashes = ix.hash.slice(c.startFrame, c.endFrame);
   const decoded = new Map<number, number>(ix.repaired.map(([f, t]) => [f, t]));
   const overrides: [number, number][] = [];
-  const first = ix.pts[c.startFrame]!;
-  const firstDecoded = decoded.get(c.startFrame) ?? first;
-  for (let f = c.startFrame; f < c.endFrame; f++) {
+  // Times are relative to the first frame the encoder gets (the first warm-up frame, if any).
+  const from = c.startFrame - (c.warmUpFrames ?? 0);
+  const first = ix.pts[from]!;
+  const firstDecoded = decoded.get(from) ?? first;
+  for (let f = from; f < c.endFrame; f++) {
     const want = ix.pts[f]! - first;
     const got = (decoded.get(f) ?? ix.pts[f]!) - firstDecoded;
-    if (want !== got) overrides.push([f - c.startFrame, want]);
+    if (want !== got) overrides.push([f - from, want]);
   }
   if (overrides.length > MAX_PTS_OVERRIDES) {
     throw new VpipeError(
