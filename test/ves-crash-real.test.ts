@@ -168,8 +168,10 @@ describe('a VES job on a real 3-minute file survives kill -9 of the whole stack'
 
       // Mid-encode: a third of the chunks recorded, the rest not.
       const want = Math.ceil(total / 3);
+      const sampler = setInterval(() => { const t = processTable(); const k = descendants([wf1.child.pid!, enc1.child.pid!]); console.log('DBG', Date.now() - t0, k.map((p) => `${p}:${t.get(p)?.ppid}:${fs.existsSync('/proc/'+p) ? fs.readFileSync('/proc/'+p+'/comm','utf8').trim() : '?'}`).join(' ')); }, 200);
       await eventually(async () => ((await chunkResults(client, jobId)).size >= want ? true : undefined), 60_000, `${want} finished chunks`);
       const before = await chunkResults(client, jobId);
+      clearInterval(sampler);
 
       // kill -9 of every process of the stack at once: freeze them (nothing progresses or spawns), list
       // every descendant (the encodes' ffmpeg), then SIGKILL the lot.

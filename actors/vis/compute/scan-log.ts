@@ -50,6 +50,9 @@ export function parseIdetMulti(message: string): IdetCounts | null {
 const MAX_SAMPLES = 10;
 
 /** Accumulates what one decode pass logged; feed it every stderr line. */
+/** Log contexts of the scan's own output muxers. */
+const MUXER_CONTEXT = /^(null|framecrc)$/;
+
 export class ScanLogReader {
   errors = 0;
   idet: IdetCounts | null = null;
@@ -74,6 +77,9 @@ export class ScanLogReader {
       return;
     }
     if (!this.countErrors) return;
+    // The pass's own outputs (the null and framecrc muxers) complaining about timestamps say nothing
+    // about the source's data: a source with duplicated timestamps decodes cleanly.
+    if (line.context !== null && MUXER_CONTEXT.test(line.context)) return;
     const isError = line.level === 'error' || line.level === 'fatal' || line.level === 'panic';
     const bare = this.neutral(line.message);
     const isCorrupt = line.level === 'warning' && CORRUPT_WARNING.test(bare);

@@ -76,7 +76,7 @@ export async function scan(
     // One decode, two branches: idet judges the scan type; framecrc records every picture as the decoder made it.
     // The scale before idet keeps idet's format needs from converting what framecrc sees (split shares formats).
     args.push('-filter_complex', `[0:${probe.primaryVideoIndex}]showinfo=checksum=0,split=2[h][d];[d]scale,idet[o]`);
-    args.push('-map', '[o]', '-fps_mode', 'passthrough', '-f', 'null', '-');
+    args.push('-map', '[o]', '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'null', '-');
     args.push('-map', '[h]', '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${capture.crcPath}`, '-progress', 'pipe:1');
   } else {
     args.push('-map', `0:${probe.primaryVideoIndex}`);
