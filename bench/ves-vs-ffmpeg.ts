@@ -2,7 +2,12 @@
  * Chunked VES vs one plain ffmpeg run, same source, codec and settings, in
  * the same run (these machines are noisy). Prints a table and writes JSON.
  *
- *   npm run bench:ves -- [--seconds 120] [--workers 1,2] [--codec h264] [--chunk 10]
+ *   npm run bench:ves -- [--seconds 120] [--workers 1,2] [--codec h264] [--chunk 10] [--rounds 2] [--validate]
+ *
+ * Each round runs the baseline, then the frame index alone (one VIS
+ * inspection), then VES with each worker count, every VES run on a fresh
+ * nats-server so the index is built from scratch inside it; each VES run's
+ * wall time is divided by its own round's baseline (paired).
  *
  * The source is generated once (cached in bench/.cache): 720p25 with real
  * motion and texture — a moving Sierpinski fractal blended with a panning
@@ -30,8 +35,12 @@ const { values } = parseArgs({
     codec: { type: 'string', default: 'h264' },
     chunk: { type: 'string', default: '10' },
     crf: { type: 'string', default: '23' },
+    rounds: { type: 'string', default: '2' },
+    validate: { type: 'boolean', default: false },
   },
 });
+const rounds = Math.max(1, Number(values.rounds));
+const validate = values.validate;
 const seconds = Number(values.seconds);
 const codec = values.codec as Codec;
 rootLogger.level = process.env.LOG_LEVEL ?? 'warn';
@@ -63,6 +72,78 @@ async function psnr(distorted: string, reference: string): Promise<number> {
   return Number(/average:([0-9.]+)/.exec(r.stderr)?.[1] ?? NaN);
 }
 
+interface Row {
+  run: string;
+  round: number;
+  workers: number | null;
+  wallSeconds: number;
+  cpuSeconds: number;
+  bytes: number;
+  psnr: number;
+  chunks: number | null;
+  /** This run's wall time over the baseline run just before it (same round). */
+  ratio: number | null;
+}
+
+/** One VES job on a fresh nats-server (so the source's frame index is built from scratch, as for a new title). */
+async function vesRun(source: string, cache: string, workers: number, out: string, validate: boolean): Promise<{ wallSeconds: number; cpuSeconds: number; result: EncodeResult; indexSeconds: number }> {
+  const server = await startNatsServer({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'vpipe-bench-nats-')), logFile: '/dev/null' });
+  try {
+    const node = await startNode({ natsUrl: server.url, mediaRoot: cache, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'vpipe-bench-')), roles: ['api', 'workflow', 'encoder'], encoderActors: workers });
+    const client = await VpipeClient.connect(server.url);
+    let indexSeconds = 0;
+    try {
+      const run = await measure(async () => {
+        const jobId = await client.submit('vpipe.ves.encode', { source: { uri: source }, recipe: RECIPE, output: { uri: out }, validate });
+        let indexStart = 0;
+        const ev = await client.waitForResult('ves', jobId, {
+          timeoutMs: 3_600_000,
+          onProgress: (p) => {
+            if (p.step === 'indexing' && indexStart === 0) indexStart = performance.now();
+            if (p.step !== 'indexing' && indexStart > 0 && indexSeconds === 0) indexSeconds = (performance.now() - indexStart) / 1000;
+          },
+        });
+        if (ev.state !== 'succeeded') throw new Error(JSON.stringify(ev.error));
+        return ev.result as EncodeResult;
+      });
+      return { wallSeconds: run.wallSeconds, cpuSeconds: run.cpuSeconds, result: run.value, indexSeconds };
+    } finally {
+      await client.close();
+      await node.stop(1_000);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The frame index alone: one VIS inspection (full decode, seek checks, content hash) on a fresh server. */
+async function indexRun(source: string, cache: string): Promise<{ wallSeconds: number; stats: unknown }> {
+  const server = await startNatsServer({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'vpipe-bench-nats-')), logFile: '/dev/null' });
+  try {
+    const node = await startNode({ natsUrl: server.url, mediaRoot: cache, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'vpipe-bench-')), roles: ['api', 'workflow'] });
+    const client = await VpipeClient.connect(server.url);
+    try {
+      const run = await measure(async () => {
+        const jobId = await client.submit('vpipe.vis.inspect', { source: { uri: source } });
+        const ev = await client.waitForResult('vis', jobId, { timeoutMs: 3_600_000 });
+        if (ev.state !== 'succeeded') throw new Error(JSON.stringify(ev.error));
+        return ev.result as { frameIndex?: { stats: unknown } };
+      });
+      return { wallSeconds: run.wallSeconds, stats: run.value.frameIndex?.stats };
+    } finally {
+      await client.close();
+      await node.stop(1_000);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2 : NaN;
+};
+
 async function main(): Promise<void> {
   const cache = path.join(REPO_ROOT, 'bench/.cache');
   fs.mkdirSync(cache, { recursive: true });
@@ -70,47 +151,55 @@ async function main(): Promise<void> {
   const enc = encoderFor(codec);
   const shape = shapeFor(codec, 1280, 720);
   const spec = { recipe: RECIPE, frameRate: { num: 25, den: 1 }, width: 1280, height: 720, sourceWidth: 1280, sourceHeight: 720, threads: os.availableParallelism() };
-  const rows: { run: string; workers: number | null; wallSeconds: number; cpuSeconds: number; bytes: number; psnr: number; chunks: number | null }[] = [];
+  const rows: Row[] = [];
+  const workerList = values.workers.split(',').map(Number);
+  const indexes: { wallSeconds: number; ratio: number; stats: unknown }[] = [];
 
-  // Baseline: one ffmpeg process, the same encoder arguments, threads for the whole machine.
-  const baselineOut = path.join(cache, `baseline.${codec}.mkv`);
-  const base = await measure(() =>
-    runTool('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', source, '-map', '0:v:0', ...enc.videoArgs(spec), '-f', 'matroska', '-y', baselineOut], { timeoutMs: 3_600_000 }),
-  );
-  if (base.value.code !== 0) throw new Error(base.value.stderr);
-  rows.push({ run: 'ffmpeg (one process)', workers: null, wallSeconds: base.wallSeconds, cpuSeconds: base.cpuSeconds, bytes: fs.statSync(baselineOut).size, psnr: await psnr(baselineOut, source), chunks: null });
-  process.stderr.write(`baseline: ${base.wallSeconds.toFixed(1)} s\n`);
-
-  const server = await startNatsServer({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'vpipe-bench-nats-')), logFile: '/dev/null' });
-  try {
-    for (const workers of values.workers.split(',').map(Number)) {
-      const node = await startNode({ natsUrl: server.url, mediaRoot: cache, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'vpipe-bench-')), roles: ['api', 'workflow', 'encoder'], encoderActors: workers });
-      const client = await VpipeClient.connect(server.url);
+  for (let round = 1; round <= rounds; round++) {
+    // Baseline: one ffmpeg process, the same encoder arguments, threads for the whole machine.
+    const baselineOut = path.join(cache, `baseline.${codec}.mkv`);
+    const base = await measure(() =>
+      runTool('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', source, '-map', '0:v:0', ...enc.videoArgs(spec), '-f', 'matroska', '-y', baselineOut], { timeoutMs: 3_600_000 }),
+    );
+    if (base.value.code !== 0) throw new Error(base.value.stderr);
+    rows.push({ run: 'ffmpeg (one process)', round, workers: null, wallSeconds: base.wallSeconds, cpuSeconds: base.cpuSeconds, bytes: fs.statSync(baselineOut).size, psnr: await psnr(baselineOut, source), chunks: null, ratio: 1 });
+    process.stderr.write(`round ${round} baseline: ${base.wallSeconds.toFixed(1)} s\n`);
+    // The index alone, against the same baseline (it is part of every VES run below, built from scratch).
+    const ix = await indexRun(source, cache);
+    indexes.push({ wallSeconds: ix.wallSeconds, ratio: ix.wallSeconds / base.wallSeconds, stats: ix.stats });
+    process.stderr.write(`round ${round} frame index: ${ix.wallSeconds.toFixed(1)} s\n`);
+    for (const workers of workerList) {
       const out = path.join(cache, `ves-${workers}.${codec}.mkv`);
-      const run = await measure(async () => {
-        const jobId = await client.submit('vpipe.ves.encode', { source: { uri: source }, recipe: RECIPE, output: { uri: out }, validate: false });
-        const ev = await client.waitForResult('ves', jobId, { timeoutMs: 3_600_000 });
-        if (ev.state !== 'succeeded') throw new Error(JSON.stringify(ev.error));
-        return ev.result as EncodeResult;
+      const r = await vesRun(source, cache, workers, out, validate);
+      rows.push({
+        run: `VES chunked (${workers} encoder actor${workers > 1 ? 's' : ''}, ${shape.cpus} threads each)`,
+        round,
+        workers,
+        wallSeconds: r.wallSeconds,
+        cpuSeconds: r.cpuSeconds,
+        bytes: r.result.output.sizeBytes,
+        psnr: await psnr(out, source),
+        chunks: r.result.chunks,
+        ratio: r.wallSeconds / base.wallSeconds,
       });
-      await client.close();
-      await node.stop(1_000);
-      rows.push({ run: `VES chunked (${workers} encoder actor${workers > 1 ? 's' : ''}, ${shape.cpus} threads each)`, workers, wallSeconds: run.wallSeconds, cpuSeconds: run.cpuSeconds, bytes: run.value.output.sizeBytes, psnr: await psnr(out, source), chunks: run.value.chunks });
-      process.stderr.write(`VES ×${workers}: ${run.wallSeconds.toFixed(1)} s\n`);
+      process.stderr.write(`round ${round} VES ×${workers}: ${r.wallSeconds.toFixed(1)} s (${(r.wallSeconds / base.wallSeconds).toFixed(3)}× the baseline)\n`);
     }
-  } finally {
-    await server.stop();
   }
 
-  const b = rows[0]!;
-  process.stdout.write(`\nVES vs ffmpeg — ${codec}, ${seconds} s of 720p25, crf ${values.crf}, ${os.availableParallelism()} cores\n\n`);
+  process.stdout.write(`\nVES vs ffmpeg — ${codec}, ${seconds} s of 720p25, crf ${values.crf}, ${os.availableParallelism()} cores, ${rounds} paired round(s), validation ${validate ? 'on' : 'off'}\n\n`);
   process.stdout.write(
     `${table(
-      ['run', 'chunks', 'wall s', 'cpu s', 'bytes', 'PSNR dB', 'wall ×ffmpeg', 'cpu ×ffmpeg', 'bytes ×ffmpeg'],
-      rows.map((r) => [r.run, r.chunks ?? '-', r.wallSeconds, r.cpuSeconds, r.bytes, r.psnr, r.wallSeconds / b.wallSeconds, r.cpuSeconds / b.cpuSeconds, r.bytes / b.bytes]),
-    )}\n`,
+      ['run', 'round', 'chunks', 'wall s', 'cpu s', 'bytes', 'PSNR dB', 'wall ×ffmpeg (paired)'],
+      rows.map((r) => [r.run, r.round, r.chunks ?? '-', r.wallSeconds, r.cpuSeconds, r.bytes, r.psnr, r.ratio ?? '-']),
+    )}\n\n`,
   );
-  const file = writeResult('ves-vs-ffmpeg', { codec, seconds, recipe: RECIPE, rows });
+  const summary = workerList.map((w) => {
+    const ratios = rows.filter((r) => r.workers === w).map((r) => r.ratio!);
+    return [`VES ×${w}`, median(ratios), Math.min(...ratios), Math.max(...ratios)];
+  });
+  summary.push(['frame index alone (VIS)', median(indexes.map((i) => i.ratio)), Math.min(...indexes.map((i) => i.ratio)), Math.max(...indexes.map((i) => i.ratio))]);
+  process.stdout.write(`${table(['what', 'median × ffmpeg wall', 'min', 'max'], summary)}\n`);
+  const file = writeResult('ves-vs-ffmpeg', { codec, seconds, rounds, validate, recipe: RECIPE, rows, indexes });
   process.stdout.write(`\nwritten ${path.relative(process.cwd(), file)}\n`);
 }
 

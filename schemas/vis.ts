@@ -54,6 +54,12 @@ export const ISSUE_CODES = [
   'FRAME_COUNT_MISMATCH',
   'ROTATED',
   'ZERO_DURATION',
+  'SYNC_NOT_RANDOM_ACCESS',
+  'DISCARDED_PACKETS',
+  'EDIT_LIST',
+  'NON_INCREASING_TIMESTAMPS',
+  'TIMESTAMP_JITTER',
+  'FRAME_INDEX_FAILED',
 ] as const;
 export const IssueCode = z.enum(ISSUE_CODES);
 export type IssueCode = z.infer<typeof IssueCode>;

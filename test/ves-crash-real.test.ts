@@ -168,24 +168,29 @@ describe('a VES job on a real 3-minute file survives kill -9 of the whole stack'
 
       // Mid-encode: a third of the chunks recorded, the rest not.
       const want = Math.ceil(total / 3);
-      const sampler = setInterval(() => { const t = processTable(); const k = descendants([wf1.child.pid!, enc1.child.pid!]); console.log('DBG', Date.now() - t0, k.map((p) => `${p}:${t.get(p)?.ppid}:${fs.existsSync('/proc/'+p) ? fs.readFileSync('/proc/'+p+'/comm','utf8').trim() : '?'}`).join(' ')); }, 200);
       await eventually(async () => ((await chunkResults(client, jobId)).size >= want ? true : undefined), 60_000, `${want} finished chunks`);
-      const before = await chunkResults(client, jobId);
-      clearInterval(sampler);
 
-      // kill -9 of every process of the stack at once: freeze them (nothing progresses or spawns), list
-      // every descendant (the encodes' ffmpeg), then SIGKILL the lot.
+      // kill -9 of every process of the stack at once, at a moment an ffmpeg of the encoder runs: freeze
+      // them (nothing progresses or spawns), list every descendant (the encodes' ffmpeg/ffprobe); with no
+      // ffmpeg among them (between two tool runs) let them go on and try again; else SIGKILL the lot.
       const tops = [server.pid()!, wf1.child.pid!, enc1.child.pid!];
-      for (const pid of tops) process.kill(pid, 'SIGSTOP');
-      const kids = descendants(tops);
-      const all = [...tops, ...kids];
-      const ffmpegKilled = kids.filter((pid) => {
+      const comm = (pid: number) => {
         try {
-          return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'ffmpeg';
+          return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
         } catch {
-          return false;
+          return '';
         }
-      }).length;
+      };
+      const { kids, before } = await eventually(async () => {
+        const done = await chunkResults(client, jobId);
+        for (const pid of tops) process.kill(pid, 'SIGSTOP');
+        const k = descendants(tops);
+        if (k.some((pid) => comm(pid) === 'ffmpeg')) return { kids: k, before: done };
+        for (const pid of tops) process.kill(pid, 'SIGCONT');
+        return undefined;
+      }, 20_000, 'an ffmpeg of the encoder to be running');
+      const ffmpegKilled = kids.filter((pid) => comm(pid) === 'ffmpeg').length;
+      const all = [...tops, ...kids];
       for (const pid of all) {
         try {
           process.kill(pid, 'SIGKILL');
@@ -200,7 +205,7 @@ describe('a VES job on a real 3-minute file survives kill -9 of the whole stack'
       await server.kill(); // reaps it (it is our child); it is already dead
       await eventually(() => (all.some(running) ? undefined : true), 10_000, 'every killed process to be gone');
       const encoded1 = encodedChunks(enc1, jobId);
-      lap(`killed ${all.length} processes (${kids.length} descendants) with ${before.size}/${total} chunk results recorded, ${encoded1.length} logged encoded`);
+      lap(`killed ${all.length} processes (${kids.length} descendants: ${kids.map(comm).join(', ') || '-'}; ${ffmpegKilled} ffmpeg) with ${before.size}/${total} chunk results recorded, ${encoded1.length} logged encoded`);
       expect(before.size, 'killed mid-encode: some chunks done').toBeGreaterThanOrEqual(want);
       expect(before.size, 'killed mid-encode: not all chunks done').toBeLessThan(total);
       const workerId1 = `${os.hostname()}:${enc1.child.pid}`;

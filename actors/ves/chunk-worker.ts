@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fromPromise } from 'xstate';
 import { encoderFor } from '../../encoders/index.js';
+import { ErrorCodes } from '../../runtime/errors.js';
 import { kvPutSubject, kvStream } from '../../runtime/js-publisher.js';
 import { isNoResponders, withJsRetry } from '../../runtime/js-retry.js';
 import { metrics } from '../../runtime/metrics.js';
@@ -127,8 +128,10 @@ export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkH
     if (out.error.retryable && msg.info.deliveryCount < ctx.topology.options.maxDeliver) {
       metrics.chunks.inc({ codec: item.codec, outcome: 'retry' });
       log.warn({ error: out.error }, 'chunk failed; retrying later');
-      // A retryable failure is the tool dying or running out of time or memory: an actor crash.
-      return { nakDelayMs: retryBackoffMs(msg.info.deliveryCount), crashed: true };
+      // The tool dying or running out of memory is an actor crash (restart intensity counts it); a tool that
+      // ran out of time or went silent is work that may succeed elsewhere, and must not escalate the pool.
+      const slow = out.error.code === ErrorCodes.ToolTimeout || out.error.code === ErrorCodes.ToolStalled;
+      return { nakDelayMs: retryBackoffMs(msg.info.deliveryCount), crashed: !slow };
     }
     metrics.chunks.inc({ codec: item.codec, outcome: 'failed' });
     log.error({ error: out.error }, 'chunk failed for good');

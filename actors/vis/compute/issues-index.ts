@@ -87,7 +87,7 @@ const discardedPackets: IssueRule = (ctx) => {
     issue(
       unexplained > 0 ? 'warning' : 'info',
       'DISCARDED_PACKETS',
-      `${plural(shown, 'video packet')} of ${packets} are not shown by the decoder: ${why}. ` +
+      `${plural(shown, 'video packet')} of ${packets} ${shown === 1 ? 'is' : 'are'} not shown by the decoder: ${why}. ` +
         `The frame count (${s.frames}) is what a decoder shows, and vpipe processes exactly those frames; ` +
         'tools that count packets or trust the header will see more frames than play. Remux with an edit-list-aware tool ' +
         '(e.g. ffmpeg -c copy) if downstream tools need packets and frames to agree.',

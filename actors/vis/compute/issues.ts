@@ -6,6 +6,7 @@
 import type { Severity } from '../../../schemas/common.js';
 import type { Issue } from '../../../schemas/vis.js';
 import type { IssueContext } from './issue-kit.js';
+import { indexRules } from './issues-index.js';
 import { integrityRules } from './issues-integrity.js';
 import { pictureRules } from './issues-picture.js';
 
@@ -13,7 +14,7 @@ const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2
 
 /** Runs every rule; errors first, then warnings, then info, rule order within a severity. Pure, never throws. */
 export function findIssues(ctx: IssueContext): Issue[] {
-  const all = [...integrityRules, ...pictureRules].flatMap((rule) => rule(ctx));
+  const all = [...integrityRules, ...pictureRules, ...indexRules].flatMap((rule) => rule(ctx));
   return all
     .map((iss, i) => ({ iss, i }))
     .sort((a, b) => SEVERITY_ORDER[a.iss.severity] - SEVERITY_ORDER[b.iss.severity] || a.i - b.i)
