@@ -98,7 +98,12 @@ function descendants(roots: number[]): number[] {
   const seen = new Set(roots);
   for (let frontier = roots; frontier.length; ) {
     const next: number[] = [];
-    for (const [pid, info] of t) if (frontier.includes(info.ppid) && !seen.has(pid)) (seen.add(pid), next.push(pid));
+    for (const [pid, info] of t) {
+      if (frontier.includes(info.ppid) && !seen.has(pid)) {
+        seen.add(pid);
+        next.push(pid);
+      }
+    }
     out.push(...next);
     frontier = next;
   }
@@ -189,7 +194,8 @@ describe('a VES job on a real 3-minute file survives kill -9 of the whole stack'
         for (const pid of tops) process.kill(pid, 'SIGCONT');
         return undefined;
       }, 20_000, 'an ffmpeg of the encoder to be running');
-      const ffmpegKilled = kids.filter((pid) => comm(pid) === 'ffmpeg').length;
+      const kidNames = kids.map(comm);
+      const ffmpegKilled = kidNames.filter((n) => n === 'ffmpeg').length;
       const all = [...tops, ...kids];
       for (const pid of all) {
         try {
@@ -205,7 +211,7 @@ describe('a VES job on a real 3-minute file survives kill -9 of the whole stack'
       await server.kill(); // reaps it (it is our child); it is already dead
       await eventually(() => (all.some(running) ? undefined : true), 10_000, 'every killed process to be gone');
       const encoded1 = encodedChunks(enc1, jobId);
-      lap(`killed ${all.length} processes (${kids.length} descendants: ${kids.map(comm).join(', ') || '-'}; ${ffmpegKilled} ffmpeg) with ${before.size}/${total} chunk results recorded, ${encoded1.length} logged encoded`);
+      lap(`killed ${all.length} processes (${kids.length} descendants: ${kidNames.join(', ')}; ${ffmpegKilled} ffmpeg) with ${before.size}/${total} chunk results recorded, ${encoded1.length} logged encoded`);
       expect(before.size, 'killed mid-encode: some chunks done').toBeGreaterThanOrEqual(want);
       expect(before.size, 'killed mid-encode: not all chunks done').toBeLessThan(total);
       const workerId1 = `${os.hostname()}:${enc1.child.pid}`;

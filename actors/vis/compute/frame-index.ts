@@ -1,9 +1,10 @@
 /**
  * Builds the frame index from VIS's linear decode: every frame the decoder
  * shows (time, duration, key flag, picture CRC), timestamps made strictly
- * increasing where the decode's were not, and the container sync points
- * verified by seeking: a point counts only if a seek-and-decode from it
- * reproduces the linear decode's pictures.
+ * increasing where the decode's were not, and the candidate sync points (the
+ * decoder's key frames and the container's sync samples) verified by
+ * seeking: a point counts only if a seek-and-decode from it reproduces the
+ * linear decode's pictures.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -124,6 +125,8 @@ export function repairTimes(decoded: number[], decodedDurations: number[]): Time
 /** Frames compared after a seek, and the most non-source frames a decoder may show first (open-GOP leading pictures). */
 export const RAP_MATCH_FRAMES = 4;
 export const RAP_MAX_LEAD = 16;
+/** ffmpeg.c's `dts_heuristic`: for a stream with B-frame delay in a format that does not seek by pts, -ss seeks this much earlier. */
+export const FFMPEG_DTS_SEEK_BACKOFF_SECONDS = 3 / 23 + 0.001;
 /** Seeks checked per ffmpeg run (one input per seek). */
 const RAP_BATCH = 12;
 
@@ -144,10 +147,28 @@ export function rapCandidates(key: boolean[], pts: number[], tb: Rational, spaci
   return out;
 }
 
-/** Where to seek for frame `i`: half-way to the next frame, so decimal rounding never lands before it. */
+/**
+ * Where to seek for frame `i`: a quarter of the way to the next frame, so decimal rounding never
+ * lands before it, nor (in a time base of one tick per frame) on the next frame.
+ */
 export function seekSecondsFor(pts: number[], tb: Rational, i: number, medianDuration: number): number {
   const next = i + 1 < pts.length ? pts[i + 1]! : pts[i]! + medianDuration;
-  return (((pts[i]! + next) / 2) * tb.num) / tb.den;
+  return ((pts[i]! + (next - pts[i]!) / 4) * tb.num) / tb.den;
+}
+
+/**
+ * The index frame a seek's decode started at, when it started before `frame` (too early to
+ * match within RAP_MAX_LEAD): the latest frame f < frame whose next pictures equal the first seen.
+ */
+export function landedAt(seen: number[], hash: number[], frame: number): number | null {
+  const m = Math.min(RAP_MATCH_FRAMES, seen.length);
+  if (m === 0) return null;
+  for (let f = frame - 1; f >= 0; f--) {
+    let ok = true;
+    for (let j = 0; j < m && ok; j++) ok = seen[j] === hash[f + j];
+    if (ok) return f;
+  }
+  return null;
 }
 
 /** The lead L at which the seek's pictures match the index from frame `frame` on, or null. Pure. */
@@ -183,30 +204,54 @@ export async function verifyRandomAccess(v: VerifyInput, run: ToolRunner = runTo
   const started = performance.now();
   const raps: RandomAccessPoint[] = [{ frame: 0, seekSeconds: 0, lead: 0 }];
   const failed: number[] = [];
-  for (let b = 0; b < v.candidates.length; b += RAP_BATCH) {
-    const batch = v.candidates.slice(b, b + RAP_BATCH);
-    const seeks = batch.map((i) => seekSecondsFor(v.pts, v.timeBase, i, v.medianDuration));
-    const files = batch.map((_, k) => path.join(v.workDir, `rap-${b + k}.crc`));
-    const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-noautorotate'];
-    for (const s of seeks) args.push('-ss', s.toFixed(6), '-noaccurate_seek', ...inputArgs(v.path));
-    batch.forEach((_, k) => {
-      args.push('-map', `${k}:${v.streamIndex}`, '-frames:v', String(RAP_MAX_LEAD + RAP_MATCH_FRAMES), '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', `file:${files[k]}`);
-    });
-    const r = await run('ffmpeg', args, { signal: v.signal });
-    assertToolRan('ffmpeg', r);
-    for (let k = 0; k < batch.length; k++) {
-      const text = await fs.readFile(files[k]!, 'utf8').catch(() => '');
-      await fs.rm(files[k]!, { force: true });
-      let seen: number[] = [];
-      try {
-        seen = text ? parseFrameCrc(text).frames.map((f) => f.hash) : [];
-      } catch {
-        seen = [];
-      }
-      const lead = matchLead(seen, v.hash, batch[k]!);
-      if (lead === null) failed.push(batch[k]!);
-      else raps.push({ frame: batch[k]!, seekSeconds: seeks[k]!, lead });
+  let pending = v.candidates.map((frame) => ({ frame, seek: seekSecondsFor(v.pts, v.timeBase, frame, v.medianDuration) }));
+  // A seek may land early: ffmpeg moves -ss back 3/23 s for streams with B-frame delay in formats
+  // that seek by dts (AVI), so the demuxer picks the sync point before. A seek that landed on an
+  // earlier frame is tried once more, that much later; where it lands is all that matters, since the
+  // chunk encoder seeks with exactly the same arguments.
+  for (let round = 0; round < 2 && pending.length; round++) {
+    const retry: typeof pending = [];
+    for (let b = 0; b < pending.length; b += RAP_BATCH) {
+      const batch = pending.slice(b, b + RAP_BATCH);
+      const seen = await seekAndList(v, batch.map((c) => c.seek), `${round}-${b}`, run);
+      batch.forEach((c, k) => {
+        const lead = matchLead(seen[k]!, v.hash, c.frame);
+        if (lead !== null) {
+          raps.push({ frame: c.frame, seekSeconds: c.seek, lead });
+          return;
+        }
+        const at = round === 0 ? landedAt(seen[k]!, v.hash, c.frame) : null;
+        if (at !== null) retry.push({ frame: c.frame, seek: c.seek + FFMPEG_DTS_SEEK_BACKOFF_SECONDS });
+        else failed.push(c.frame);
+      });
+    }
+    pending = retry;
+  }
+  failed.push(...pending.map((c) => c.frame));
+  raps.sort((a, b) => a.frame - b.frame);
+  failed.sort((a, b) => a - b);
+  return { raps, failed, seconds: (performance.now() - started) / 1000 };
+}
+
+/** One ffmpeg, one input per seek: the CRCs of the first pictures each seek decodes (empty where it failed). */
+async function seekAndList(v: VerifyInput, seeks: number[], tag: string, run: ToolRunner): Promise<number[][]> {
+  const files = seeks.map((_, k) => path.join(v.workDir, `rap-${tag}-${k}.crc`));
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-noautorotate'];
+  for (const s of seeks) args.push('-ss', s.toFixed(6), '-noaccurate_seek', ...inputArgs(v.path));
+  seeks.forEach((_, k) => {
+    args.push('-map', `${k}:${v.streamIndex}`, '-frames:v', String(RAP_MAX_LEAD + RAP_MATCH_FRAMES), '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${files[k]}`);
+  });
+  const r = await run('ffmpeg', args, { signal: v.signal, limit: { mediaSeconds: seeks.length, kind: 'decode' } });
+  assertToolRan('ffmpeg', r);
+  const out: number[][] = [];
+  for (const f of files) {
+    const text = await fs.readFile(f, 'utf8').catch(() => '');
+    await fs.rm(f, { force: true });
+    try {
+      out.push(text ? parseFrameCrc(text).frames.map((x) => x.hash) : []);
+    } catch {
+      out.push([]);
     }
   }
-  return { raps, failed, seconds: (performance.now() - started) / 1000 };
+  return out;
 }

@@ -33,20 +33,44 @@ export function rapSpacingSeconds(durationSeconds: number): number {
   return Math.max(0.25, durationSeconds / 3000);
 }
 
-/** Video packets, and those flagged discard (edit lists), from one demux pass (no decode). */
-async function packetFlags(path: string, streamIndex: number, signal?: AbortSignal, run: ToolRunner = runTool): Promise<{ packets: number; discarded: number } | null> {
+/**
+ * Video packets, those flagged discard (edit lists), and the presentation times (stream ticks,
+ * relative to the container start as the decode's are) of the packets the container marks as
+ * sync points, from one demux pass (no decode).
+ */
+async function packetFlags(
+  path: string,
+  streamIndex: number,
+  startTicks: number,
+  signal?: AbortSignal,
+  run: ToolRunner = runTool,
+): Promise<{ packets: number; discarded: number; syncTicks: number[] } | null> {
   let packets = 0;
   let discarded = 0;
-  const r = await run('ffprobe', ['-v', 'error', '-select_streams', String(streamIndex), '-show_entries', 'packet=flags', '-of', 'csv=p=0', ...inputArgs(path)], {
+  const syncTicks: number[] = [];
+  const r = await run('ffprobe', ['-v', 'error', '-select_streams', String(streamIndex), '-show_entries', 'packet=pts,flags', '-of', 'csv=p=0', ...inputArgs(path)], {
     signal,
     keepStdout: false,
+    limit: { mediaSeconds: null, kind: 'demux' },
     onStdoutLine: (line) => {
       packets++;
-      if (line.includes('D')) discarded++;
+      const [pts, flags] = line.split(',');
+      if (flags?.includes('D')) discarded++;
+      const t = Number(pts);
+      if (flags?.includes('K') && pts !== 'N/A' && Number.isFinite(t)) syncTicks.push(t - startTicks);
     },
   });
   assertToolRan('ffprobe', r);
-  return r.code === 0 ? { packets, discarded } : null;
+  return r.code === 0 ? { packets, discarded, syncTicks } : null;
+}
+
+/** Frames whose decoded time is one of `ticks` (container sync points mapped onto decoded frames). Pure. */
+export function framesAtTicks(decoded: number[], ticks: number[]): number[] {
+  const at = new Map<number, number>();
+  decoded.forEach((t, i) => {
+    if (!at.has(t)) at.set(t, i);
+  });
+  return [...new Set(ticks.flatMap((t) => (at.has(t) ? [at.get(t)!] : [])))].sort((a, b) => a - b);
 }
 
 /**
@@ -69,13 +93,20 @@ export async function buildFrameIndex(b: BuildIndexInput, stores: IndexStores, r
   );
   const hash = frames.map((f) => f.hash);
   const durationSeconds = ticksToSeconds({ timeBase }, endTicks({ pts: times.pts, duration: times.duration }) - times.pts[0]!);
-  const candidates = rapCandidates(keys, times.pts, timeBase, rapSpacingSeconds(durationSeconds));
-  const [verified, flags, hashHex, elst] = await Promise.all([
-    verifyRandomAccess({ path: b.path, streamIndex, pts: times.pts, hash, timeBase, medianDuration: times.medianDuration, candidates, workDir: b.workDir, signal: b.signal }, run),
-    packetFlags(b.path, streamIndex, b.signal, run),
+  // The decode's times are relative to the container start (ffmpeg subtracts it); so are the packets' once shifted.
+  const startTicks = Math.round(((b.probe.container?.startTimeSeconds ?? 0) * timeBase.den) / timeBase.num);
+  const [flags, hashHex, elst] = await Promise.all([
+    packetFlags(b.path, streamIndex, startTicks, b.signal, run),
     stores.contentHash(b.path, b.signal),
     mp4EditList(b.path, streamIndex).catch(() => null),
   ]);
+  // Candidates: the decoder's key frames and the container's sync samples (an intra-refresh stream's
+  // sync samples are not key frames to the decoder, and are exactly what a seek lands on).
+  const containerSync = framesAtTicks(frames.map((f) => f.pts), flags?.syncTicks ?? []);
+  const candidateKeys = keys.slice();
+  for (const f of containerSync) candidateKeys[f] = true;
+  const candidates = rapCandidates(candidateKeys, times.pts, timeBase, rapSpacingSeconds(durationSeconds));
+  const verified = await verifyRandomAccess({ path: b.path, streamIndex, pts: times.pts, hash, timeBase, medianDuration: times.medianDuration, candidates, workDir: b.workDir, signal: b.signal }, run);
   const keyFrames: number[] = [];
   keys.forEach((k, i) => k && keyFrames.push(i));
   const ix: FrameIndex = {
