@@ -127,7 +127,7 @@ export const RAP_MATCH_FRAMES = 4;
 export const RAP_MAX_LEAD = 16;
 /** ffmpeg.c's `dts_heuristic`: for a stream with B-frame delay in a format that does not seek by pts, -ss seeks this much earlier. */
 export const FFMPEG_DTS_SEEK_BACKOFF_SECONDS = 3 / 23 + 0.001;
-/** Seeks checked per ffmpeg run (one input per seek). */
+/** Candidates looked at per round (a round's misses get a second look before the next round). */
 const RAP_BATCH = 12;
 
 /**
@@ -154,21 +154,6 @@ export function rapCandidates(key: boolean[], pts: number[], tb: Rational, spaci
 export function seekSecondsFor(pts: number[], tb: Rational, i: number, medianDuration: number): number {
   const next = i + 1 < pts.length ? pts[i + 1]! : pts[i]! + medianDuration;
   return ((pts[i]! + (next - pts[i]!) / 4) * tb.num) / tb.den;
-}
-
-/**
- * The index frame a seek's decode started at, when it started before `frame` (too early to
- * match within RAP_MAX_LEAD): the latest frame f < frame whose next pictures equal the first seen.
- */
-export function landedAt(seen: number[], hash: number[], frame: number): number | null {
-  const m = Math.min(RAP_MATCH_FRAMES, seen.length);
-  if (m === 0) return null;
-  for (let f = frame - 1; f >= 0; f--) {
-    let ok = true;
-    for (let j = 0; j < m && ok; j++) ok = seen[j] === hash[f + j];
-    if (ok) return f;
-  }
-  return null;
 }
 
 /** The lead L at which the seek's pictures match the index from frame `frame` on, or null. Pure. */
@@ -204,54 +189,66 @@ export async function verifyRandomAccess(v: VerifyInput, run: ToolRunner = runTo
   const started = performance.now();
   const raps: RandomAccessPoint[] = [{ frame: 0, seekSeconds: 0, lead: 0 }];
   const failed: number[] = [];
-  let pending = v.candidates.map((frame) => ({ frame, seek: seekSecondsFor(v.pts, v.timeBase, frame, v.medianDuration) }));
   // A seek may land early: ffmpeg moves -ss back 3/23 s for streams with B-frame delay in formats
-  // that seek by dts (AVI), so the demuxer picks the sync point before. A seek that landed on an
-  // earlier frame is tried once more, that much later; where it lands is all that matters, since the
-  // chunk encoder seeks with exactly the same arguments.
-  for (let round = 0; round < 2 && pending.length; round++) {
-    const retry: typeof pending = [];
-    for (let b = 0; b < pending.length; b += RAP_BATCH) {
-      const batch = pending.slice(b, b + RAP_BATCH);
-      const seen = await seekAndList(v, batch.map((c) => c.seek), `${round}-${b}`, run);
-      batch.forEach((c, k) => {
-        const lead = matchLead(seen[k]!, v.hash, c.frame);
-        if (lead !== null) {
-          raps.push({ frame: c.frame, seekSeconds: c.seek, lead });
-          return;
-        }
-        const at = round === 0 ? landedAt(seen[k]!, v.hash, c.frame) : null;
-        if (at !== null) retry.push({ frame: c.frame, seek: c.seek + FFMPEG_DTS_SEEK_BACKOFF_SECONDS });
-        else failed.push(c.frame);
-      });
-    }
-    pending = retry;
+  // that seek by dts (AVI, Matroska), so the demuxer picks the sync point before. Where a seek lands
+  // is all that matters (the chunk encoder seeks with exactly the same arguments), so the check
+  // learns it: once a seek needed the back-off, later ones start with it. A first look decodes a
+  // few frames; candidates that do not match get a second look with the full lead window, at both
+  // seek times.
+  let backoff = 0;
+  // The first candidate alone, so what it teaches about the back-off applies to all the others.
+  for (let b = 0; b < v.candidates.length; b = b === 0 ? 1 : b + RAP_BATCH) {
+    const batch = v.candidates.slice(b, b === 0 ? 1 : b + RAP_BATCH);
+    const base = batch.map((f) => seekSecondsFor(v.pts, v.timeBase, f, v.medianDuration));
+    const first = await seekAndList(v, base.map((t) => t + backoff), `a${b}`, RAP_MATCH_FRAMES + 2, run);
+    const again: { frame: number; seeks: number[] }[] = [];
+    batch.forEach((frame, k) => {
+      const lead = matchLead(first[k]!, v.hash, frame);
+      if (lead !== null) raps.push({ frame, seekSeconds: base[k]! + backoff, lead });
+      else again.push({ frame, seeks: backoff > 0 ? [base[k]! + backoff, base[k]!] : [base[k]!, base[k]! + FFMPEG_DTS_SEEK_BACKOFF_SECONDS] });
+    });
+    if (again.length === 0) continue;
+    const second = await seekAndList(v, again.flatMap((c) => c.seeks), `b${b}`, RAP_MAX_LEAD + RAP_MATCH_FRAMES, run);
+    again.forEach((c, k) => {
+      const tries = c.seeks.map((seek, j) => ({ seek, lead: matchLead(second[2 * k + j]!, v.hash, c.frame) })).filter((t) => t.lead !== null);
+      if (tries.length === 0) {
+        failed.push(c.frame);
+        return;
+      }
+      const best = tries.reduce((x, y) => (y.lead! < x.lead! ? y : x));
+      raps.push({ frame: c.frame, seekSeconds: best.seek, lead: best.lead! });
+      if (best.seek > seekSecondsFor(v.pts, v.timeBase, c.frame, v.medianDuration) + 1e-9) backoff = FFMPEG_DTS_SEEK_BACKOFF_SECONDS;
+    });
   }
-  failed.push(...pending.map((c) => c.frame));
   raps.sort((a, b) => a.frame - b.frame);
   failed.sort((a, b) => a - b);
   return { raps, failed, seconds: (performance.now() - started) / 1000 };
 }
 
-/** One ffmpeg, one input per seek: the CRCs of the first pictures each seek decodes (empty where it failed). */
-async function seekAndList(v: VerifyInput, seeks: number[], tag: string, run: ToolRunner): Promise<number[][]> {
-  const files = seeks.map((_, k) => path.join(v.workDir, `rap-${tag}-${k}.crc`));
-  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-noautorotate'];
-  for (const s of seeks) args.push('-ss', s.toFixed(6), '-noaccurate_seek', ...inputArgs(v.path));
-  seeks.forEach((_, k) => {
-    args.push('-map', `${k}:${v.streamIndex}`, '-frames:v', String(RAP_MAX_LEAD + RAP_MATCH_FRAMES), '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${files[k]}`);
-  });
-  const r = await run('ffmpeg', args, { signal: v.signal, limit: { mediaSeconds: seeks.length, kind: 'decode' } });
-  assertToolRan('ffmpeg', r);
-  const out: number[][] = [];
-  for (const f of files) {
-    const text = await fs.readFile(f, 'utf8').catch(() => '');
-    await fs.rm(f, { force: true });
+/** Seek checks run at once (each is a short ffmpeg of its own: one process with many inputs keeps decoding inputs whose outputs are done). */
+const SEEK_CONCURRENCY = 2;
+
+/** The CRCs of the first `frames` pictures each seek decodes (empty where the seek failed); one ffmpeg per seek. */
+async function seekAndList(v: VerifyInput, seeks: number[], tag: string, frames: number, run: ToolRunner): Promise<number[][]> {
+  const out: number[][] = new Array(seeks.length);
+  let next = 0;
+  const one = async (k: number) => {
+    const file = path.join(v.workDir, `rap-${tag}-${k}.crc`);
+    const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-noautorotate', '-ss', seeks[k]!.toFixed(6), '-noaccurate_seek', ...inputArgs(v.path)];
+    args.push('-map', `0:${v.streamIndex}`, '-frames:v', String(frames), '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${file}`);
+    const r = await run('ffmpeg', args, { signal: v.signal, timeoutMs: 120_000 });
+    assertToolRan('ffmpeg', r);
+    const text = await fs.readFile(file, 'utf8').catch(() => '');
+    await fs.rm(file, { force: true });
     try {
-      out.push(text ? parseFrameCrc(text).frames.map((x) => x.hash) : []);
+      out[k] = text ? parseFrameCrc(text).frames.map((x) => x.hash) : [];
     } catch {
-      out.push([]);
+      out[k] = [];
     }
-  }
+  };
+  const lane = async () => {
+    while (next < seeks.length) await one(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(SEEK_CONCURRENCY, seeks.length) }, lane));
   return out;
 }

@@ -28,9 +28,9 @@ export interface BuildIndexInput {
   signal?: AbortSignal;
 }
 
-/** Seconds between checked random-access candidates: a quarter second (chunk boundaries can snap to them), wider for long sources (at most ~3,000 seeks). */
+/** Seconds between checked random-access candidates: half a second (chunk boundaries can snap to them), wider for long sources (at most ~2,000 seeks). */
 export function rapSpacingSeconds(durationSeconds: number): number {
-  return Math.max(0.25, durationSeconds / 3000);
+  return Math.max(0.5, durationSeconds / 2000);
 }
 
 /**
