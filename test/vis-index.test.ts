@@ -365,7 +365,9 @@ describe.concurrent('real corpus: frame counts and index issues', () => {
     // ffmpeg seeks 3/23 s early in AVI with B-frame delay: the recorded seek times are that much past each frame.
     for (const r of mm.raps.slice(1)) expect(r.seekSeconds - (mm.pts[r.frame]! * 125) / 2997).toBeGreaterThan(3 / 23);
     const homer = (await corpus.get('homer.avi')!).index!;
-    expect(homer.stats).toMatchObject({ keyFrames: 86, checkedRandomAccessPoints: 12, verifiedRandomAccessPoints: 12, failedRandomAccessPoints: [] });
+    // Every frame is key; candidates are taken at least 0.5 s apart (every 13th frame at 25 fps).
+    expect(homer.stats).toMatchObject({ keyFrames: 86, checkedRandomAccessPoints: 6, verifiedRandomAccessPoints: 6, failedRandomAccessPoints: [] });
+    expect(homer.raps.map((r) => r.frame)).toEqual([0, 13, 26, 39, 52, 65, 78]);
   });
 
   it('soundwave.mp4: 17 fps in 1/90000 alternates 5294/5295 ticks and counts as no jitter', async ({ expect }) => {
@@ -478,10 +480,10 @@ describe.concurrent('where the seek check lands', () => {
     await landsOn(x, corpusFile('Megamind.avi'), x.index!.raps.find((r) => r.frame === 98)!.seekSeconds, 98);
   });
 
-  it('homer.avi: 0.30 s (frame 7.5 in a 1/25 time base) would round to frame 8; the quarter-frame seek lands on 7', async () => {
+  it('homer.avi: 0.54 s (frame 13.5 in a 1/25 time base) would round to frame 14; the quarter-frame seek lands on 13', async () => {
     const x = await corpus.get('homer.avi')!;
-    expect((await seekLands(corpusFile('homer.avi'), x.index!.streamIndex, 0.3, x.index!))[0]).toBe(8);
-    await landsOn(x, corpusFile('homer.avi'), x.index!.raps.find((r) => r.frame === 7)!.seekSeconds, 7);
+    expect((await seekLands(corpusFile('homer.avi'), x.index!.streamIndex, 0.54, x.index!))[0]).toBe(14);
+    await landsOn(x, corpusFile('homer.avi'), x.index!.raps.find((r) => r.frame === 13)!.seekSeconds, 13);
   });
 
   it('editList: the recorded seek for frame 17 lands on 17', async () => {
