@@ -33,6 +33,9 @@ export const InspectRequest = z.strictObject({
 export type InspectRequest = z.infer<typeof InspectRequest>;
 
 /** Stable issue codes: callers may switch on them. Add, never rename. */
+/** Issues raised from the frame index's stats (actors/vis/compute/issues-index.ts). */
+export const INDEX_ISSUE_CODES = ['SYNC_NOT_RANDOM_ACCESS', 'DISCARDED_PACKETS', 'EDIT_LIST', 'NON_INCREASING_TIMESTAMPS', 'TIMESTAMP_JITTER', 'FRAME_INDEX_FAILED'] as const;
+
 export const ISSUE_CODES = [
   'UNREADABLE_CONTAINER',
   'NO_VIDEO_STREAM',
@@ -54,12 +57,7 @@ export const ISSUE_CODES = [
   'FRAME_COUNT_MISMATCH',
   'ROTATED',
   'ZERO_DURATION',
-  'SYNC_NOT_RANDOM_ACCESS',
-  'DISCARDED_PACKETS',
-  'EDIT_LIST',
-  'NON_INCREASING_TIMESTAMPS',
-  'TIMESTAMP_JITTER',
-  'FRAME_INDEX_FAILED',
+  ...INDEX_ISSUE_CODES,
 ] as const;
 export const IssueCode = z.enum(ISSUE_CODES);
 export type IssueCode = z.infer<typeof IssueCode>;

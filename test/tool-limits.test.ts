@@ -24,6 +24,7 @@ import {
   toolTimeoutCapMs,
   type ToolStepKind,
 } from '../runtime/tool-limits.js';
+import { expectVpipeError } from './helpers/errors.js';
 
 const KINDS = Object.keys(TOOL_STEP_PROFILES) as ToolStepKind[];
 
@@ -37,15 +38,6 @@ function caught(fn: () => unknown): VpipeError {
   throw new Error('expected a throw');
 }
 
-async function rejected(p: Promise<unknown>, code: string): Promise<VpipeError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(VpipeError);
-  expect((e as VpipeError).code).toBe(code);
-  return e as VpipeError;
-}
 
 function alive(pid: number): boolean {
   try {
@@ -221,7 +213,7 @@ describe('runTool with stall and media-scaled limits (real ffmpeg)', () => {
     const before = await runsWithOutcome('tool_stalled');
     let pid = 0;
     const t0 = performance.now();
-    const e = await rejected(
+    const e = await expectVpipeError(
       runTool('ffmpeg', [...quiet, ...inputArgs(fifo), '-f', 'null', '-'], { stallMs: 1000, onSpawn: (p) => (pid = p) }),
       ErrorCodes.ToolStalled,
     );
@@ -250,7 +242,7 @@ describe('runTool with stall and media-scaled limits (real ffmpeg)', () => {
         }
       },
     });
-    const e = await rejected(run, ErrorCodes.ToolStalled);
+    const e = await expectVpipeError(run, ErrorCodes.ToolStalled);
     const sinceStop = performance.now() - stoppedAt;
     expect(stoppedAt).toBeGreaterThan(0);
     expect(e.message).toBe('ffmpeg made no progress for 1.2 s and was killed');
@@ -264,7 +256,7 @@ describe('runTool with stall and media-scaled limits (real ffmpeg)', () => {
     let pid = 0;
     let beats = 0;
     const t0 = performance.now();
-    const e = await rejected(
+    const e = await expectVpipeError(
       runTool('ffmpeg', realtime(), { limit: { mediaSeconds: 10, kind: 'decode' }, onSpawn: (p) => (pid = p), onActivity: () => beats++ }),
       ErrorCodes.ToolTimeout,
     );
@@ -282,12 +274,12 @@ describe('runTool with stall and media-scaled limits (real ffmpeg)', () => {
     expect(r.code).toBe(0);
 
     process.env.VPIPE_TOOL_TIMEOUT_MS = '700';
-    const e = await rejected(runTool('ffmpeg', realtime()), ErrorCodes.ToolTimeout);
+    const e = await expectVpipeError(runTool('ffmpeg', realtime()), ErrorCodes.ToolTimeout);
     expect(e.message).toBe('ffmpeg exceeded its 700 ms time limit (VPIPE_TOOL_TIMEOUT_MS) and was killed');
 
     process.env.VPIPE_TOOL_TIMEOUT_MS = 'ten minutes';
     let spawned = false;
-    const bad = await rejected(runTool('ffmpeg', realtime(1), { onSpawn: () => (spawned = true) }), ErrorCodes.Internal);
+    const bad = await expectVpipeError(runTool('ffmpeg', realtime(1), { onSpawn: () => (spawned = true) }), ErrorCodes.Internal);
     expect(bad.message).toContain('VPIPE_TOOL_TIMEOUT_MS');
     expect(spawned).toBe(false);
   });

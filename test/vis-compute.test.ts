@@ -12,6 +12,7 @@ import { ErrorCodes, VpipeError } from '../runtime/errors.js';
 import { inputArgs, runTool, toolVersion } from '../runtime/media-tools.js';
 import { InspectResult } from '../schemas/vis.js';
 import * as media from './helpers/media.js';
+import { expectVpipeError } from './helpers/errors.js';
 
 let dir: string;
 const files: Record<string, string> = {};
@@ -58,15 +59,6 @@ const inspected = (name: string): Promise<Inspected> => {
 };
 const codes = (r: InspectResult) => r.issues.map((i) => i.code);
 
-async function expectVpipeError(p: Promise<unknown>, code: string): Promise<VpipeError> {
-  const e = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(VpipeError);
-  expect((e as VpipeError).code).toBe(code);
-  return e as VpipeError;
-}
 
 describe('inspecting generated media', () => {
   it('reports a 2 s 25 fps MP4 as 50 progressive CFR frames with clean results', async () => {
