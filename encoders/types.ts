@@ -19,6 +19,12 @@ export interface ChunkEncodeSpec {
   sourceHeight: number;
   /** From the container shape (shapeFor(...).cpus). */
   threads: number;
+  /**
+   * Clockwise quarter turn applied to the decoded pictures before scaling (the source's display
+   * matrix: chunks decode with -noautorotate so their pictures match the frame index, then turn
+   * them as a player would). sourceWidth/sourceHeight are the turned size.
+   */
+  rotation?: 0 | 90 | 180 | 270;
 }
 
 export interface ProbeResult {

@@ -9,11 +9,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topologyFromEnv } from '../runtime/topology.js';
 import * as adv from './helpers/adversarial.js';
+import * as media from './helpers/media.js';
+import { videoStream } from './helpers/measure.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { proveChunked, recipeFor } from './helpers/ves-proof.js';
 
 const T = adv.ADVERSARIAL_TRUTH;
-const CASES: { name: string; make: (dir: string) => Promise<string>; frames: number; seconds: number; codecs: string[]; repaired?: number[] }[] = [
+const CASES: { name: string; make: (dir: string) => Promise<string>; frames: number; seconds: number; codecs: string[]; repaired?: number[]; shown?: { width: number; height: number } }[] = [
   { name: 'open GOP (non-IDR sync samples with leading B-frames)', make: adv.makeOpenGop, frames: T.openGop.frames, seconds: 4, codecs: ['h264', 'hevc'] },
   { name: 'intra refresh (key-flagged frames that are not entry points)', make: adv.makeIntraRefresh, frames: T.intraRefresh.frames, seconds: 4, codecs: ['h264', 'vp9'] },
   { name: 'MP4 edit list from a stream copy that started between keyframes', make: adv.makeEditList, frames: T.editList.frames, seconds: 2.7, codecs: ['h264'] },
@@ -22,6 +24,8 @@ const CASES: { name: string; make: (dir: string) => Promise<string>; frames: num
   { name: 'duplicated timestamps', make: adv.makeDuplicateTimestamps, frames: T.duplicateTimestamps.frames, seconds: 2, codecs: ['h264'], repaired: [T.duplicateTimestamps.duplicate] },
   { name: 'trailing packet discarded by the edit list', make: adv.makeTrailingDiscard, frames: T.trailingDiscard.frames, seconds: 2, codecs: ['h264', 'vp9'] },
   { name: 'one-tick jitter at 30000/1001 in 1/90000', make: adv.makeJitter90k, frames: T.jitter90k.frames, seconds: 4, codecs: ['h264', 'hevc'] },
+  // A phone-style display matrix: chunks decode unturned (to match the index) and must turn as a player does.
+  { name: 'display matrix (a quarter turn, as phones write)', make: media.makeRotated, frames: 50, seconds: 2, codecs: ['h264'], shown: { width: 240, height: 320 } },
 ];
 
 let stack: TestStack;
@@ -45,6 +49,7 @@ describe('adversarial sources, chunked and proven frame-exact against the source
         const slug = `${c.make.name}.${codec}`;
         const { chunked } = await proveChunked(stack.client, stack.root, src, c.frames, recipeFor(codec, c.seconds), slug, { repairedFrames: c.repaired });
         expect(chunked.result.chunks).toBeGreaterThanOrEqual(3);
+        if (c.shown) expect(await videoStream(chunked.out)).toMatchObject(c.shown);
       }, 180_000);
     }
   }

@@ -15,6 +15,7 @@ export const ChunkSpec = z.object({
   sourceWidth: z.number().int(),
   sourceHeight: z.number().int(),
   threads: z.number().int().min(1),
+  rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]).optional(),
 });
 
 export const ChunkWorkItem = z.object({

@@ -52,9 +52,13 @@ export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal
   const chunking = job.recipe.chunking;
   const { times } = relativeSeconds(ix);
   const cuts = chunking?.alignToSceneCuts && chunking.enabled !== false ? await detectSceneCuts(job.sourcePath, times, signal) : [];
-  const width = job.recipe.resolution?.width ?? ix.width;
-  const height = job.recipe.resolution?.height ?? ix.height;
-  const spec = { recipe: job.recipe, frameRate: head.frameRate, width, height, sourceWidth: ix.width, sourceHeight: ix.height, threads: 1 };
+  // The pictures as a player shows them: a quarter-turned display matrix swaps width and height.
+  const sideways = head.rotation === 90 || head.rotation === 270;
+  const shownW = sideways ? ix.height : ix.width;
+  const shownH = sideways ? ix.width : ix.height;
+  const width = job.recipe.resolution?.width ?? shownW;
+  const height = job.recipe.resolution?.height ?? shownH;
+  const spec = { recipe: job.recipe, frameRate: head.frameRate, width, height, sourceWidth: shownW, sourceHeight: shownH, threads: 1, rotation: head.rotation };
   const encoder = encoderFor(job.recipe.codec);
   const warmUp = encoder.forcedKeyframeArgs ? WARM_UP_FRAMES : 0;
   const planned = cuts.length ? planWithCuts(ix, chunking, cuts, warmUp) : planOnIndex(ix, chunking, gopFrames(spec), warmUp);
@@ -71,8 +75,9 @@ export async function plan(job: VesJobInput, deps: StepDeps, signal: AbortSignal
   return {
     source: {
       codec: head.codec,
-      width: ix.width,
-      height: ix.height,
+      width: shownW,
+      height: shownH,
+      rotation: head.rotation,
       frameRate: head.frameRate,
       frames: ix.pts.length,
       durationSeconds: ticksToSeconds(ix, endTicks(ix) - t0),
@@ -123,7 +128,7 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal
       sourcePath: job.sourcePath,
       chunk,
       total: p.chunks.length,
-      spec: { recipe: job.recipe, frameRate: p.source.frameRate, width: p.output.width, height: p.output.height, sourceWidth: p.source.width, sourceHeight: p.source.height, threads: p.threads },
+      spec: { recipe: job.recipe, frameRate: p.source.frameRate, width: p.output.width, height: p.output.height, sourceWidth: p.source.width, sourceHeight: p.source.height, threads: p.threads, rotation: p.source.rotation ?? 0 },
       shape: p.shape,
       outPath: chunkPath(p.workDir, chunk.index),
     };
@@ -229,6 +234,7 @@ export async function assembleOutput(job: VesJobInput, p: Plan, encoded: Encoded
     audioOffsetSeconds: p.index ? ticksToSeconds(p.index, p.index.firstTicks) : 0,
     workDir: p.workDir,
     mediaSeconds: p.source.durationSeconds,
+    turned: (p.source.rotation ?? 0) !== 0,
     signal,
   });
 }

@@ -25,7 +25,8 @@ export interface VesJobInput {
 }
 
 export interface Plan {
-  source: { codec: string; width: number; height: number; frameRate: { num: number; den: number }; frames: number; durationSeconds: number; hasAudio: boolean };
+  /** width/height as shown (after the display matrix's turn, which `rotation` gives clockwise). */
+  source: { codec: string; width: number; height: number; rotation?: 0 | 90 | 180 | 270; frameRate: { num: number; den: number }; frames: number; durationSeconds: number; hasAudio: boolean };
   output: { width: number; height: number; gopFrames: number; pixelFormat: string };
   chunks: ChunkPlan[];
   shape: string;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
 import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
 import type { Container } from '../../../schemas/ves.js';
+import { clearVideoDisplayMatrix } from './mp4-matrix.js';
 
 export interface AssembleInput {
   /** In order; `startSeconds` is the file's first presentation time when known (becomes its `inpoint`). */
@@ -23,6 +24,8 @@ export interface AssembleInput {
   audioOffsetSeconds?: number;
   /** Seconds of media, for the time limit. */
   mediaSeconds?: number;
+  /** The chunks' pictures were turned for the source's display matrix (see mp4-matrix.ts). */
+  turned?: boolean;
   workDir: string;
   signal?: AbortSignal;
 }
@@ -73,6 +76,8 @@ export async function assemble(input: AssembleInput, run: ToolRunner = runTool):
     const r = await run('ffmpeg', args, { signal: input.signal, keepStdout: false, limit: { mediaSeconds: input.mediaSeconds ?? null, kind: 'assemble' } });
     assertToolRan('ffmpeg', r);
     if (r.code !== 0) throw new VpipeError(ErrorCodes.ToolFailed, `assembling failed: ${r.stderr.trim().slice(-400)}`, { retryable: true });
+    // The pictures are already turned as the source's display matrix said; the copied matrix must not turn them again.
+    if (input.container === 'mp4' && input.turned) await clearVideoDisplayMatrix(tmp);
     await fs.rename(tmp, input.outPath);
     return { bytes: (await fs.stat(input.outPath)).size };
   } finally {

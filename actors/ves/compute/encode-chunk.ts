@@ -80,9 +80,10 @@ export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPa
   // outputs, and the encoder's -pix_fmt must not convert what the CRC branch sees. The CRC branch
   // skips the warm-up frames: it lists exactly the chunk's frames.
   const crcBranch = warm > 0 ? `[h]trim=start_frame=${warm}[hc]` : null;
+  const turn = TURN[input.spec.rotation ?? 0];
   const graph =
     `[${stream}]trim=start_frame=${skip}:end_frame=${skip + warm + frames},setpts=${setptsExpr(src?.ptsOverrides ?? [])},split=2[h][e];` +
-    `${crcBranch ? `${crcBranch};` : ''}[e]${chain ?? 'scale'}[v]`;
+    `${crcBranch ? `${crcBranch};` : ''}[e]${turn ? `${turn},` : ''}${chain ?? 'scale'}[v]`;
   const timescale = src ? ['-video_track_timescale', String(src.timeBase.den)] : [];
   // The chunk's first frame is a forced clean keyframe after the warm-up; the cut keeps it and what follows.
   const forceKey = warm > 0 ? ['-force_key_frames', `expr:eq(n,${warm})`, ...(encoder.forcedKeyframeArgs ?? [])] : [];
@@ -95,6 +96,9 @@ export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPa
     '-map', crcBranch ? '[hc]' : '[h]', '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${crcPath}`,
   ];
 }
+
+/** The filters ffmpeg's autorotate inserts for each clockwise turn (chunks decode with -noautorotate and turn here). */
+const TURN: Readonly<Record<number, string | null>> = { 0: null, 90: 'transpose=clock', 180: 'hflip,vflip', 270: 'transpose=cclock' };
 
 /** Warm-up frames this encoder can use for the chunk (none where it cannot force a clean keyframe, or without the index's span). */
 export function warmUpOf(encoder: EncoderModule, c: ChunkPlan): number {

@@ -13,7 +13,18 @@ function rational(s: string | undefined): { num: number; den: number } | null {
 }
 
 interface ProbeJson {
-  streams?: { index: number; codec_type: string; codec_name?: string; width?: number; height?: number; pix_fmt?: string; r_frame_rate?: string; avg_frame_rate?: string; disposition?: { attached_pic?: number } }[];
+  streams?: {
+    index: number;
+    codec_type: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    pix_fmt?: string;
+    r_frame_rate?: string;
+    avg_frame_rate?: string;
+    disposition?: { attached_pic?: number };
+    side_data_list?: { side_data_type?: string; rotation?: number }[];
+  }[];
 }
 
 /** What the plan needs from the container besides the frame index: codec, nominal rate, audio. */
@@ -25,6 +36,16 @@ export interface SourceHead {
   /** Nominal rate (r_frame_rate), used to turn GOP seconds into frames. */
   frameRate: { num: number; den: number };
   hasAudio: boolean;
+  /** Clockwise turn a player (and ffmpeg's autorotate) applies for the display matrix: 0, 90, 180 or 270. */
+  rotation: 0 | 90 | 180 | 270;
+}
+
+/** ffprobe's display-matrix rotation (counter-clockwise degrees) as the clockwise quarter turn ffmpeg's autorotate applies. */
+export function clockwiseTurn(rotation: number | undefined): 0 | 90 | 180 | 270 {
+  if (rotation === undefined || !Number.isFinite(rotation)) return 0;
+  const theta = (((-Math.round(rotation)) % 360) + 360) % 360;
+  for (const q of [90, 180, 270] as const) if (Math.abs(theta - q) < 1) return q;
+  return 0;
 }
 
 /** Probes the first video stream's header (no packet listing). Throws TOOL_FAILED when ffprobe cannot read the file, BAD_REQUEST when it has no video. */
@@ -42,6 +63,7 @@ export async function probeSource(path: string, signal?: AbortSignal, run: ToolR
     pixelFormat: video.pix_fmt ?? null,
     frameRate: rational(video.r_frame_rate) ?? rational(video.avg_frame_rate) ?? { num: 25, den: 1 },
     hasAudio: (j.streams ?? []).some((s) => s.codec_type === 'audio'),
+    rotation: clockwiseTurn(video.side_data_list?.find((d) => d.side_data_type === 'Display Matrix')?.rotation),
   };
 }
 

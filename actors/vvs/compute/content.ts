@@ -71,16 +71,15 @@ async function outputTimes(input: ContentInput, run: ToolRunner): Promise<{ pts:
     keepStdout: false,
     limit: { mediaSeconds: null, kind: 'demux' },
     onStdoutLine: (line) => {
-      const m = /^(\d+)\/(\d+)$/.exec(line.trim());
+      // The stream's line ("1/12800", with a trailing comma when it has side data) comes after the packets.
+      const m = /^(\d+)\/(\d+)(,|$)/.exec(line.trim());
       if (m) {
         tb = Number(m[1]) / Number(m[2]);
         return;
       }
-      const [p, d] = line.split(',');
-      const pn = Number(p);
-      if (p !== undefined && p !== 'N/A' && Number.isFinite(pn)) pts.push(pn);
-      const dn = Number(d);
-      if (d !== undefined && d.trim() !== 'N/A' && Number.isFinite(dn)) dts.push(dn);
+      const [p, d] = line.split(',').map((x) => x.trim());
+      if (p && p !== 'N/A' && Number.isFinite(Number(p))) pts.push(Number(p));
+      if (d && d !== 'N/A' && Number.isFinite(Number(d))) dts.push(Number(d));
     },
   });
   assertToolRan('ffprobe', r);
@@ -99,7 +98,8 @@ async function psnrByIndex(input: ContentInput, run: ToolRunner): Promise<number
   const scores: number[] = [];
   const r = await run(
     'ffmpeg',
-    ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-reinit_filter', '0', ...inputArgs(input.path), '-noautorotate', '-reinit_filter', '0', ...inputArgs(input.sourcePath), '-filter_complex', graph, '-fps_mode', 'passthrough', '-f', 'null', '-'],
+    // The source decoded as a player shows it (autorotate on), as the output was encoded; frames pair by count.
+    ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-reinit_filter', '0', ...inputArgs(input.path), '-reinit_filter', '0', ...inputArgs(input.sourcePath), '-filter_complex', graph, '-fps_mode', 'passthrough', '-f', 'null', '-'],
     {
       signal: input.signal,
       keepStdout: false,
