@@ -205,6 +205,13 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
       }
     }
     const startSeconds = await firstFrameTime(tmp, run);
+    // The assembler gives every chunk no in point: its first frame must be at 0 (half a source tick of slack).
+    if (input.source) {
+      const halfTick = (0.5 * input.source.timeBase.num) / input.source.timeBase.den + 1e-6;
+      if (startSeconds === null || Math.abs(startSeconds) > halfTick) {
+        throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: its first frame is at ${startSeconds ?? 'an unreadable time'} s, not 0`);
+      }
+    }
     await fs.rename(tmp, input.outPath);
     const { size } = await fs.stat(input.outPath);
     return { frames: expected, bytes: size, encodeSeconds: (Date.now() - started) / 1000, startSeconds };
