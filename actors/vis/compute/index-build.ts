@@ -4,7 +4,6 @@
  * the summary that goes into the inspection result.
  */
 import fs from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
 import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
 import { FRAME_INDEX_VERSION, endTicks, ticksToSeconds, type FrameIndex, type FrameIndexSummary } from '../../../schemas/frame-index.js';
 import { parseFrameCrc, rapCandidates, repairTimes, verifyRandomAccess } from './frame-index.js';
@@ -145,11 +144,4 @@ export async function buildFrameIndex(b: BuildIndexInput, stores: IndexStores, r
   };
   const key = await stores.put(ix);
   return { contentHash: hashHex, key, timeBase, frames: frames.length, durationSeconds, randomAccessPoints: verified.raps.length, stats: ix.stats };
-}
-
-/** Times a promise-returning step (for the stats). */
-export async function timed<T>(f: () => Promise<T>): Promise<{ value: T; seconds: number }> {
-  const t0 = performance.now();
-  const value = await f();
-  return { value, seconds: (performance.now() - t0) / 1000 };
 }
