@@ -9,10 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { rootLogger } from '../runtime/logger.js';
-import { startNatsServer } from '../runtime/nats-server.js';
-import { createRuntimeContext } from '../runtime/runtime-context.js';
-import { topologyFromEnv, workSubject } from '../runtime/topology.js';
+import { rootLogger } from '../runtime/core/mod.js';
+import { createRuntimeContext, startNatsServer, topologyFromEnv, workSubject } from '../runtime/nats/mod.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { runMain, table, writeResult } from './lib.js';
 

@@ -16,12 +16,9 @@ import os from 'node:os';
 import { chunkHandler } from '../actors/ves/chunk-worker.js';
 import type { ChunkEncodeInput } from '../actors/ves/compute/encode-chunk.js';
 import { chunkKey, type ChunkResult, type ChunkWorkItem } from '../actors/ves/messages.js';
-import { kvPutSubject } from '../runtime/js-publisher.js';
-import { rootLogger } from '../runtime/logger.js';
-import { createRuntimeContext, natsClientTuning, type RuntimeContext } from '../runtime/runtime-context.js';
-import { KV_CHUNKS, topologyFromEnv } from '../runtime/topology.js';
-import { decodePayload, encodePayload } from '../runtime/wire.js';
-import { WorkWorker, type WorkHandler } from '../runtime/work-worker.js';
+import { createRuntimeContext, decodePayload, encodePayload, KV_CHUNKS, kvPutSubject, natsClientTuning, type RuntimeContext, topologyFromEnv } from '../runtime/nats/mod.js';
+import { rootLogger } from '../runtime/core/mod.js';
+import { WorkWorker, type WorkHandler } from '../runtime/work/mod.js';
 import { Recipe } from '../schemas/ves.js';
 
 export const NOOP_FN = 'encode.noop';

@@ -31,12 +31,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { rootLogger } from '../runtime/logger.js';
-import { startNatsServer, type NatsServerHandle } from '../runtime/nats-server.js';
-import { createRuntimeContext, natsClientTuning } from '../runtime/runtime-context.js';
-import { topologyFromEnv, workSubject } from '../runtime/topology.js';
+import { rootLogger } from '../runtime/core/mod.js';
+import { createRuntimeContext, decodeInternal, natsClientTuning, type NatsServerHandle, startNatsServer, topologyFromEnv, workSubject } from '../runtime/nats/mod.js';
 import { ChunkResult } from '../actors/ves/messages.js';
-import { decodeInternal } from '../runtime/wire.js';
 import { chunkItem, rawMessage, NOOP_FN, startNoopActors, startRawConsumer, type ActorPath } from './control-plane-roles.js';
 import { cpuSeconds, runMain, processCpuSeconds, table, writeResult } from './lib.js';
 

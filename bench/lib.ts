@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../runtime/nats-server.js';
+import { REPO_ROOT } from '../runtime/nats/mod.js';
 
 const CLK_TCK = 100; // USER_HZ on Linux
 

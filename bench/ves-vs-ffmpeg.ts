@@ -21,12 +21,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { encoderFor } from '../encoders/index.js';
 import { shapeFor } from '../encoders/shapes.js';
-import { VpipeClient } from '../runtime/client.js';
-import { rootLogger } from '../runtime/logger.js';
-import { runTool } from '../runtime/media-tools.js';
-import { startNatsServer } from '../runtime/nats-server.js';
-import { startNode } from '../runtime/node.js';
-import { REPO_ROOT } from '../runtime/nats-server.js';
+import { VpipeClient } from '../runtime/jobs/mod.js';
+import { rootLogger } from '../runtime/core/mod.js';
+import { runTool } from '../runtime/media/mod.js';
+import { REPO_ROOT, startNatsServer } from '../runtime/nats/mod.js';
+import { startNode } from '../app/node.js';
 import type { Codec, EncodeResult, Recipe } from '../schemas/ves.js';
 import { measure, runMain, table, writeResult } from './lib.js';
 

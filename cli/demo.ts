@@ -6,11 +6,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { VpipeClient } from '../runtime/client.js';
-import { rootLogger } from '../runtime/logger.js';
-import { runTool } from '../runtime/media-tools.js';
-import { freePort } from '../runtime/nats-server.js';
-import { configFromEnv, ROLES, startNode } from '../runtime/node.js';
+import { VpipeClient } from '../runtime/jobs/mod.js';
+import { rootLogger } from '../runtime/core/mod.js';
+import { runTool } from '../runtime/media/mod.js';
+import { freePort } from '../runtime/nats/mod.js';
+import { configFromEnv, ROLES, startNode } from '../app/node.js';
 import { fail, parse } from './args.js';
 import { summary } from './encode.js';
 import { inspectWith } from './inspect.js';

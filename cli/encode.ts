@@ -3,7 +3,7 @@
  * running stack, shows a progress bar until the result event, then a summary.
  */
 import path from 'node:path';
-import { ServiceRequestError, VpipeClient } from '../runtime/client.js';
+import { ServiceRequestError, VpipeClient } from '../runtime/jobs/mod.js';
 import type { ProgressEvent } from '../schemas/api.js';
 import type { EncodeResult } from '../schemas/ves.js';
 import type { ValidateResult } from '../schemas/vvs.js';

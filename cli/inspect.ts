@@ -1,6 +1,6 @@
 /** `vpipe inspect <file|uri>` and `vpipe status <service> <jobId>`: clients of a running stack. */
 import path from 'node:path';
-import { ServiceRequestError, VpipeClient } from '../runtime/client.js';
+import { ServiceRequestError, VpipeClient } from '../runtime/jobs/mod.js';
 import type { InspectResult } from '../schemas/vis.js';
 import { fail, parse } from './args.js';
 import { renderInspection } from './report.js';

@@ -1,6 +1,6 @@
 /** `vpipe up` and `vpipe node`: run a node in the foreground until SIGINT/SIGTERM, then drain and exit 0. */
-import { rootLogger } from '../runtime/logger.js';
-import { configFromEnv, ROLES, startNode, type Role, type VpipeNode } from '../runtime/node.js';
+import { rootLogger } from '../runtime/core/mod.js';
+import { configFromEnv, ROLES, startNode, type Role, type VpipeNode } from '../app/node.js';
 import { fail, parse } from './args.js';
 
 /** Drains on the first SIGINT/SIGTERM; a second one exits at once. */

@@ -3,7 +3,7 @@
  * through `num` (a checked number) or `pick` (a lookup in a fixed table),
  * so a recipe that slipped past validation still cannot inject free text.
  */
-import { ErrorCodes, VpipeError } from '../runtime/errors.js';
+import { ErrorCodes, VpipeError } from '../runtime/core/mod.js';
 import { PIXEL_FORMATS, type PixelFormat, type RateControl, type Recipe } from '../schemas/ves.js';
 import type { ChunkEncodeSpec } from './types.js';
 

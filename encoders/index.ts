@@ -1,7 +1,7 @@
 /**
  * The encoder registry: one module per codec, looked up by the recipe's codec.
  */
-import { runTool, type ToolRunner } from '../runtime/media-tools.js';
+import { runTool, type ToolRunner } from '../runtime/media/mod.js';
 import { CODECS, type Codec } from '../schemas/ves.js';
 import { av1 } from './av1/index.js';
 import { pick } from './common.js';

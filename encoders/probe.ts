@@ -4,7 +4,7 @@
  * (a build can list an encoder whose library fails to load or to open), and
  * the library version is what decides the output, not ffmpeg's.
  */
-import { runTool, toolVersion, type ToolRunner } from '../runtime/media-tools.js';
+import { runTool, toolVersion, type ToolRunner } from '../runtime/media/mod.js';
 import type { ProbeResult } from './types.js';
 
 export interface TrialSpec {

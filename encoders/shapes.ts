@@ -4,7 +4,7 @@
  * AVC's CPU per pixel, so they get a bigger shape at the same size. The
  * encoder is given shape.cpus threads, so a chunk never oversubscribes.
  */
-import { ErrorCodes, VpipeError } from '../runtime/errors.js';
+import { ErrorCodes, VpipeError } from '../runtime/core/mod.js';
 import type { Codec } from '../schemas/ves.js';
 
 export type ShapeName = 'small' | 'medium' | 'large' | 'xlarge' | '2xlarge';

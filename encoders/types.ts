@@ -3,7 +3,7 @@
  * build, which library version) and a pure recipe → ffmpeg arguments
  * translation for the video stream of one chunk.
  */
-import type { ToolRunner } from '../runtime/media-tools.js';
+import type { ToolRunner } from '../runtime/media/mod.js';
 import type { Codec, PixelFormat, Recipe } from '../schemas/ves.js';
 
 export interface ChunkEncodeSpec {

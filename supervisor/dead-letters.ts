@@ -10,11 +10,9 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { withJsRetry } from '../runtime/js-retry.js';
-import { metrics } from '../runtime/metrics.js';
-import { PriorityPuller } from '../runtime/priority-puller.js';
-import type { RuntimeContext } from '../runtime/runtime-context.js';
-import { STREAM_WORK } from '../runtime/topology.js';
+import { type RuntimeContext, STREAM_WORK, withJsRetry } from '../runtime/nats/mod.js';
+import { metrics } from '../runtime/core/mod.js';
+import { PriorityPuller } from '../runtime/work/mod.js';
 
 export const STREAM_DLQ = 'VPIPE_DLQ';
 export const STREAM_ADVISORIES = 'VPIPE_ADVISORIES';

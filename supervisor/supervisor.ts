@@ -6,10 +6,9 @@
  */
 import os from 'node:os';
 import { PRIORITIES, type Priority } from '../schemas/common.js';
-import { metrics } from '../runtime/metrics.js';
-import { readQueueDepths } from '../runtime/queue-depth.js';
-import type { RuntimeContext } from '../runtime/runtime-context.js';
-import { WorkWorker, type RestartIntensity, type WorkHandler } from '../runtime/work-worker.js';
+import { metrics } from '../runtime/core/mod.js';
+import { readQueueDepths, type RuntimeContext } from '../runtime/nats/mod.js';
+import { WorkWorker, type RestartIntensity, type WorkHandler } from '../runtime/work/mod.js';
 import { decide, DEFAULT_SCALER, type PoolState, type ScalerMemory, type Shape } from './autoscaler.js';
 
 export interface PoolSpec {

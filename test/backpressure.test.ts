@@ -7,9 +7,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceRequestError } from '../runtime/client.js';
-import { startNode } from '../runtime/node.js';
-import { STREAM_WORK, topologyFromEnv } from '../runtime/topology.js';
+import { ServiceRequestError } from '../runtime/jobs/client.js';
+import { startNode } from '../app/node.js';
+import { STREAM_WORK, topologyFromEnv } from '../runtime/nats/topology.js';
 import * as media from './helpers/media.js';
 import { tempDir } from './helpers/nats.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';

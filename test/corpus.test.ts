@@ -10,7 +10,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTool } from '../runtime/media-tools.js';
+import { runTool } from '../runtime/media/tools.js';
 import { CORPUS, corpusFile } from './corpus/manifest.js';
 import * as adv from './helpers/adversarial.js';
 

@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { ENCODERS, encoderFor, probeAll, shapeFor, SHAPES, type ChunkEncodeSpec } from '../encoders/index.js';
 import { vp9TileColumns } from '../encoders/vp9/index.js';
-import { VpipeError } from '../runtime/errors.js';
-import type { RunToolResult, ToolRunner } from '../runtime/media-tools.js';
+import { VpipeError } from '../runtime/core/errors.js';
+import type { RunToolResult, ToolRunner } from '../runtime/media/tools.js';
 import { CODECS, Recipe, type Codec } from '../schemas/ves.js';
 
 type RecipeInput = Omit<Recipe, 'codec' | 'rateControl'> & { rateControl?: Recipe['rateControl'] };

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encoderFor, probeAll, shapeFor, type ProbeResult } from '../encoders/index.js';
-import { runTool } from '../runtime/media-tools.js';
+import { runTool } from '../runtime/media/tools.js';
 import { CODECS, Recipe, type Codec } from '../schemas/ves.js';
 
 const SOURCE = { width: 160, height: 120, rate: 25, seconds: 1 };

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VpipeError } from '../runtime/errors.js';
-import { resolveMedia, uriToPath } from '../runtime/media-root.js';
+import { VpipeError } from '../runtime/core/errors.js';
+import { resolveMedia, uriToPath } from '../runtime/media/root.js';
 import { tempDir } from './helpers/nats.js';
 
 let root: string;

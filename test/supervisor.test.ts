@@ -5,8 +5,8 @@
  * hold-off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metrics } from '../runtime/metrics.js';
-import { ensureTopology, topologyFromEnv, workSubject } from '../runtime/topology.js';
+import { metrics } from '../runtime/core/metrics.js';
+import { ensureTopology, topologyFromEnv, workSubject } from '../runtime/nats/topology.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { eventually } from './helpers/stack-process.js';

@@ -10,9 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCodes, VpipeError } from '../runtime/errors.js';
-import { inputArgs, runTool } from '../runtime/media-tools.js';
-import { metrics } from '../runtime/metrics.js';
+import { ErrorCodes, VpipeError } from '../runtime/core/errors.js';
+import { inputArgs, runTool } from '../runtime/media/tools.js';
+import { metrics } from '../runtime/core/metrics.js';
 import {
   DEFAULT_TOOL_TIMEOUT_MS,
   resolveToolLimits,
@@ -23,7 +23,7 @@ import {
   ToolWatchdog,
   toolTimeoutCapMs,
   type ToolStepKind,
-} from '../runtime/tool-limits.js';
+} from '../runtime/media/tool-limits.js';
 import { expectVpipeError } from './helpers/errors.js';
 
 const KINDS = Object.keys(TOOL_STEP_PROFILES) as ToolStepKind[];

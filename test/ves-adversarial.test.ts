@@ -7,7 +7,7 @@
  * ffmpeg pass, as the real corpus is.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topologyFromEnv } from '../runtime/topology.js';
+import { topologyFromEnv } from '../runtime/nats/topology.js';
 import * as adv from './helpers/adversarial.js';
 import * as media from './helpers/media.js';
 import { videoStream } from './helpers/measure.js';

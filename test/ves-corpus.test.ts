@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topologyFromEnv } from '../runtime/topology.js';
+import { topologyFromEnv } from '../runtime/nats/topology.js';
 import { CORPUS, corpusFile } from './corpus/manifest.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { proveChunked, recipeFor } from './helpers/ves-proof.js';

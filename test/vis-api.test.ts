@@ -9,8 +9,8 @@ import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transp
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VpipeClient } from '../runtime/client.js';
-import { startNode, type VpipeNode } from '../runtime/node.js';
+import { VpipeClient } from '../runtime/jobs/client.js';
+import { startNode, type VpipeNode } from '../app/node.js';
 import type { JobEvent } from '../schemas/api.js';
 import type { InspectResult } from '../schemas/vis.js';
 import * as media from './helpers/media.js';

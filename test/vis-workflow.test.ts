@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, waitFor } from 'xstate';
 import { inspectionMachine, type VisJobInput } from '../actors/vis/workflow.js';
-import { ErrorCodes, VpipeError } from '../runtime/errors.js';
-import type { JobOutput } from '../runtime/service-definition.js';
+import { ErrorCodes, VpipeError } from '../runtime/core/errors.js';
+import type { JobOutput } from '../runtime/jobs/service-definition.js';
 import type { ProbeData, ScanData } from '../actors/vis/compute/index.js';
 import type { InspectResult } from '../schemas/vis.js';
 

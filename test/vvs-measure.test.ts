@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, waitFor } from 'xstate';
 import { fromRuns, isKeyframe, longestGop, MAX_KEYFRAME_RUNS, nearestKeyframes, PacketCollector, parseRate, scrub, toRuns, type MeasureData } from '../actors/vvs/compute/index.js';
 import { validationMachine, type VvsJobInput } from '../actors/vvs/workflow.js';
-import { ErrorCodes, VpipeError } from '../runtime/errors.js';
+import { ErrorCodes, VpipeError } from '../runtime/core/errors.js';
 import type { ValidateResult } from '../schemas/vvs.js';
 
 const line = (pts: string, flags: string, size = 100, dts = pts, dur = '0.040000') => `pts_time=${pts}|dts_time=${dts}|duration_time=${dur}|size=${size}|flags=${flags}`;

@@ -1,11 +1,11 @@
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { headers } from '@nats-io/transport-node';
-import { pullOrder } from '../runtime/priority-puller.js';
-import { parseAckSubject } from '../runtime/work-message.js';
-import { decodePayload, detectEncoding, encodePayload, validate, MAX_REQUEST_BYTES } from '../runtime/wire.js';
+import { pullOrder } from '../runtime/work/puller.js';
+import { parseAckSubject } from '../runtime/work/message.js';
+import { decodePayload, detectEncoding, encodePayload, validate, MAX_REQUEST_BYTES } from '../runtime/nats/wire.js';
 import { InspectRequest } from '../schemas/vis.js';
-import { VpipeError } from '../runtime/errors.js';
+import { VpipeError } from '../runtime/core/errors.js';
 
 const te = new TextEncoder();
 

@@ -7,13 +7,13 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isNoResponders, isTransient } from '../runtime/js-retry.js';
-import { JetStreamPublisher, kvPutSubject, kvStream } from '../runtime/js-publisher.js';
-import { rootLogger } from '../runtime/logger.js';
-import { metrics } from '../runtime/metrics.js';
-import { PriorityPuller, type Taken } from '../runtime/priority-puller.js';
-import { createRuntimeContext, type RuntimeContext } from '../runtime/runtime-context.js';
-import { ensureTopology, KV_CHUNKS, STREAM_WORK, topologyFromEnv, workConsumer, workSubject } from '../runtime/topology.js';
+import { isNoResponders, isTransient } from '../runtime/nats/js-retry.js';
+import { JetStreamPublisher, kvPutSubject, kvStream } from '../runtime/nats/publisher.js';
+import { rootLogger } from '../runtime/core/logger.js';
+import { metrics } from '../runtime/core/metrics.js';
+import { PriorityPuller, type Taken } from '../runtime/work/puller.js';
+import { createRuntimeContext, type RuntimeContext } from '../runtime/nats/context.js';
+import { ensureTopology, KV_CHUNKS, STREAM_WORK, topologyFromEnv, workConsumer, workSubject } from '../runtime/nats/topology.js';
 import { startTestServer, type TestServer } from './helpers/nats.js';
 
 let server: TestServer;

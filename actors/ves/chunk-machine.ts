@@ -5,7 +5,7 @@
  * in through the machine's input, so no definition is built per chunk).
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { notProvided, stepError } from '../../runtime/machine-kit.js';
+import { notProvided, stepError } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { ChunkResult, ChunkWorkItem } from './messages.js';
 import type { ChunkEncodeOutput } from './compute/encode-chunk.js';

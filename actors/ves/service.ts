@@ -4,13 +4,13 @@ import path from 'node:path';
 import { fromPromise } from 'xstate';
 import { encoderFor } from '../../encoders/index.js';
 import { shapeFor } from '../../encoders/shapes.js';
-import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
-import { resolveMedia, resolveOutput } from '../../runtime/media-root.js';
-import type { ServiceDefinition } from '../../runtime/service-definition.js';
+import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
+import { resolveMedia, resolveOutput } from '../../runtime/media/mod.js';
+import type { ServiceDefinition } from '../../runtime/jobs/mod.js';
 import { CODECS, EncodeRequest, type Container } from '../../schemas/ves.js';
 import { chunkHandler } from './chunk-worker.js';
 import { ChunkWorkItem, chunkKey, encodeFunction, type ChunkResult } from './messages.js';
-import { decodeInternal, encodePayload } from '../../runtime/wire.js';
+import { decodeInternal, encodePayload } from '../../runtime/nats/mod.js';
 import { assembleOutput, awaitChunks, cleanUp, cleanUpEnded, dispatch, plan, validateOutput } from './steps.js';
 import { encodingMachine, type VesJobInput } from './workflow.js';
 

@@ -4,10 +4,9 @@
  * stores it) when this content has none yet. VES never builds an index
  * itself and never reads VIS's internals.
  */
-import { VpipeClient } from '../../runtime/client.js';
-import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
-import { contentHash, getFrameIndex } from '../../runtime/frame-index-store.js';
-import type { StepDeps } from '../../runtime/service-definition.js';
+import { type StepDeps, VpipeClient } from '../../runtime/jobs/mod.js';
+import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
+import { contentHash, getFrameIndex } from '../../runtime/nats/mod.js';
 import type { FrameIndex } from '../../schemas/frame-index.js';
 import type { InspectResult } from '../../schemas/vis.js';
 import type { VesJobInput } from './workflow.js';

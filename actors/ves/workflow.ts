@@ -6,11 +6,10 @@
  * notifier. Pure declaration: `steps.ts` provides the steps.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { notProvided, stepError } from '../../runtime/machine-kit.js';
+import { type JobOutput, notProvided, stepError } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { ChunkPlan, Container, EncodeResult, Recipe } from '../../schemas/ves.js';
 import type { ValidateResult } from '../../schemas/vvs.js';
-import type { JobOutput } from '../../runtime/service-definition.js';
 import type { ChunkResult } from './messages.js';
 
 export interface VesJobInput {

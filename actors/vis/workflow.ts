@@ -6,10 +6,9 @@
  * all work done so far.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { notProvided, stepError } from '../../runtime/machine-kit.js';
+import { type JobOutput, notProvided, stepError } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { InspectResult } from '../../schemas/vis.js';
-import type { JobOutput } from '../../runtime/service-definition.js';
 import type { ProbeData, ScanData } from './compute/index.js';
 
 /** The job input: the request after admission (media resolved under the root). */

@@ -1,10 +1,10 @@
 /** VVS as a vpipe service: identity, admission, and the machine provided with the real measure and compare functions. */
 import { fromPromise } from 'xstate';
-import { ErrorCodes, VpipeError } from '../../runtime/errors.js';
-import { resolveMedia } from '../../runtime/media-root.js';
-import type { ServiceDefinition } from '../../runtime/service-definition.js';
+import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
+import { resolveMedia } from '../../runtime/media/mod.js';
+import type { ServiceDefinition } from '../../runtime/jobs/mod.js';
 import { ValidateRequest } from '../../schemas/vvs.js';
-import { getFrameIndex } from '../../runtime/frame-index-store.js';
+import { getFrameIndex } from '../../runtime/nats/mod.js';
 import { compare, measure } from './compute/index.js';
 import { measureContent } from './compute/content.js';
 import { validationMachine, type VvsJobInput } from './workflow.js';

@@ -5,10 +5,9 @@
  * context, so a job resumed after a crash never re-reads the file to compare.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { notProvided, stepError } from '../../runtime/machine-kit.js';
+import { type JobOutput, notProvided, stepError } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
-import type { JobOutput } from '../../runtime/service-definition.js';
 import type { MeasureData } from './compute/index.js';
 
 /** The job input: the request after admission (media resolved under the root, schema defaults applied). */

@@ -15,7 +15,7 @@
  * - ffmpeg 5.1 reads -crf 0 as "unset" and encodes at CRF 35.
  * - Width and height must be at least 64.
  */
-import { runTool, type ToolRunner } from '../../runtime/media-tools.js';
+import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import type { PixelFormat, Recipe } from '../../schemas/ves.js';
 import { bad, checkSpec, gopFrames, kbps, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
 import { probeEncoder } from '../probe.js';

@@ -5,7 +5,7 @@
  * makes them real. Debian's libx264 (core 164) carries 8- and 10-bit in one
  * library: yuv420p10le + high10 gives a High 10 stream.
  */
-import { runTool, type ToolRunner } from '../../runtime/media-tools.js';
+import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import { LEVELS, X26X_PRESETS, type PixelFormat, type Recipe } from '../../schemas/ves.js';
 import { bitrateArgs, checkSpec, gopFrames, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
 import { probeEncoder } from '../probe.js';

@@ -5,7 +5,7 @@
  * under "main" is refused: the profile table says which formats fit.
  * x265 opens GOPs by default; closed is set explicitly.
  */
-import { runTool, type ToolRunner } from '../../runtime/media-tools.js';
+import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import { X26X_PRESETS, type PixelFormat, type Recipe } from '../../schemas/ves.js';
 import { bitrateArgs, checkSpec, gopFrames, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
 import { probeEncoder } from '../probe.js';

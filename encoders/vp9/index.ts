@@ -6,7 +6,7 @@
  * GOPs are closed whatever `gop.closed` says. libvpx only warns on an
  * unknown level, so levels are checked here.
  */
-import { runTool, type ToolRunner } from '../../runtime/media-tools.js';
+import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import type { PixelFormat, Recipe } from '../../schemas/ves.js';
 import { bitrateArgs, checkSpec, gopFrames, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
 import { probeEncoder } from '../probe.js';

@@ -11,7 +11,7 @@
  * same ffmpeg/x264 build.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { runTool } from '../../runtime/media-tools.js';
+import { runTool } from '../../runtime/media/tools.js';
 import { cached, ffmpeg, motion } from './media.js';
 
 /** Truth per maker: what a correct reader finds. `frames` = decoded video frames (linear decode). */

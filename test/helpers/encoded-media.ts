@@ -6,7 +6,7 @@
 import { copyFile, open, rename, stat } from 'node:fs/promises';
 import { pseudoRandomBytes } from './media.js';
 import path from 'node:path';
-import { runTool } from '../../runtime/media-tools.js';
+import { runTool } from '../../runtime/media/tools.js';
 
 /** Moving content, so encoders make real P/B frames (a static picture would make every frame nearly empty). */
 const SOURCE =

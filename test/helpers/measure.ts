@@ -1,5 +1,5 @@
 /** Measurements the encoding tests compare: frame timestamps and PSNR, with real ffprobe/ffmpeg. */
-import { runTool } from '../../runtime/media-tools.js';
+import { runTool } from '../../runtime/media/tools.js';
 
 /** Presentation times (s) of the first video stream's frames, sorted, relative to the first. */
 export async function frameTimes(file: string): Promise<number[]> {

@@ -7,7 +7,7 @@
  */
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runTool } from '../../runtime/media-tools.js';
+import { runTool } from '../../runtime/media/tools.js';
 
 /**
  * Progressive content that idet recognises as progressive. Surprises: idet

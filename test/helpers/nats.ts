@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServerHandle } from '../../runtime/nats-server.js';
+import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServerHandle } from '../../runtime/nats/server.js';
 
 export interface TestServer extends NatsServerHandle {
   dir: string;

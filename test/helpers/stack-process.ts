@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../runtime/nats-server.js';
+import { REPO_ROOT } from '../../runtime/nats/server.js';
 
 export interface StackProcess {
   child: ChildProcess;

@@ -1,7 +1,7 @@
 /** A whole vpipe stack in the test process: a fresh real nats-server, a media root, a node with the asked roles, and a client. */
 import fs from 'node:fs';
-import { startNode, type NodeConfig, type VpipeNode } from '../../runtime/node.js';
-import { VpipeClient } from '../../runtime/client.js';
+import { startNode, type NodeConfig, type VpipeNode } from '../../app/node.js';
+import { VpipeClient } from '../../runtime/jobs/client.js';
 import { startTestServer, tempDir, type TestServer } from './nats.js';
 
 export interface TestStack {

@@ -9,8 +9,8 @@
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { expect } from 'vitest';
-import type { VpipeClient } from '../../runtime/client.js';
-import { STREAM_EVENTS, eventSubject } from '../../runtime/topology.js';
+import type { VpipeClient } from '../../runtime/jobs/client.js';
+import { STREAM_EVENTS, eventSubject } from '../../runtime/nats/topology.js';
 import type { EncodeResult } from '../../schemas/ves.js';
 import { verifyOutput, type FrameCheck } from './verify-output.js';
 

@@ -8,8 +8,8 @@
  */
 import fs from 'node:fs/promises';
 import type { ChunkEncodeSpec, EncoderModule } from '../../../encoders/types.js';
-import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
-import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
+import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
+import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 import type { ChunkPlan } from '../../../schemas/ves.js';
 import type { ChunkWorkItem } from '../messages.js';
 

@@ -5,7 +5,7 @@
  * that pre-roll would cost more decoding than it saves, fewer chunks are
  * planned, and the plan says which it chose and what it costs.
  */
-import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
+import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
 import { endTicks, type FrameIndex, type RandomAccessPoint } from '../../../schemas/frame-index.js';
 import type { ChunkPlan, Chunking } from '../../../schemas/ves.js';
 import { DEFAULT_TARGET_SECONDS, planChunks } from './splitter.js';

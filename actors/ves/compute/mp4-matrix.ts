@@ -6,7 +6,7 @@
  * players turn the already turned pictures again.
  */
 import fs from 'node:fs/promises';
-import { mp4Children, mp4Traks, readMoov } from '../../../runtime/mp4-boxes.js';
+import { mp4Children, mp4Traks, readMoov } from '../../../runtime/media/mod.js';
 
 const IDENTITY = [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000];
 

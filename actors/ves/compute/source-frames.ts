@@ -3,8 +3,8 @@
  * rate, audio) and, when asked, scene cuts. Frame times and counts come from
  * the frame index, never from here.
  */
-import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
-import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
+import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
+import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 
 
 function rational(s: string | undefined): { num: number; den: number } | null {

@@ -9,8 +9,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
-import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
+import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
+import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 import type { Rational } from '../../../schemas/common.js';
 import type { RandomAccessPoint } from '../../../schemas/frame-index.js';
 

@@ -4,7 +4,7 @@
  * the summary that goes into the inspection result.
  */
 import fs from 'node:fs/promises';
-import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
+import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 import { FRAME_INDEX_VERSION, endTicks, ticksToSeconds, type FrameIndex, type FrameIndexSummary } from '../../../schemas/frame-index.js';
 import { parseFrameCrc, rapCandidates, repairTimes, verifyRandomAccess } from './frame-index.js';
 import { mp4EditList } from './mp4-boxes.js';

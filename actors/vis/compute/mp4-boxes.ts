@@ -2,7 +2,7 @@
  * A track's edit list (moov/trak/edts/elst), which ffprobe does not report,
  * read with the runtime's MP4 box walker. Never throws for a non-MP4 file.
  */
-import { mp4Children, mp4Traks, readMoov } from '../../../runtime/mp4-boxes.js';
+import { mp4Children, mp4Traks, readMoov } from '../../../runtime/media/mod.js';
 
 export interface EditList {
   entries: { segmentDuration: number; mediaTime: number }[];

@@ -5,7 +5,7 @@
  * (summarised for VFR detection).
  */
 import { open } from 'node:fs/promises';
-import { assertToolRan, runTool, toolVersion, type ToolRunner } from '../../../runtime/media-tools.js';
+import { assertToolRan, runTool, toolVersion, type ToolRunner } from '../../../runtime/media/mod.js';
 import { parseFormat, parseProbeJson, parseSideData, parseStream } from './ffprobe-parse.js';
 import { openSource, scrubPath, type OpenedSource } from './source.js';
 import { packetTimestamp, timingStats } from './timing.js';

@@ -3,7 +3,7 @@
  * idet, counting frames and decode errors. This is the expensive step (it
  * decodes every frame), so it reports progress and honours cancellation.
  */
-import { assertToolRan, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
+import { assertToolRan, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 import { openSource, scrubPath } from './source.js';
 import { ProgressReader, ScanLogReader } from './scan-log.js';
 import { ShowinfoReader } from './frame-index.js';

@@ -5,8 +5,8 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
-import { inputArgs } from '../../../runtime/media-tools.js';
+import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
+import { inputArgs } from '../../../runtime/media/mod.js';
 import type { InspectInput } from './types.js';
 
 /** `%d` or `%0Nd`: the same test runtime/media-root.ts applies at admission, so both sides agree on what a sequence is. */

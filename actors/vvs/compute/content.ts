@@ -4,7 +4,7 @@
  * timestamps): every output frame's time is compared with the index's, and
  * every output frame's PSNR with the source frame at the same index.
  */
-import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
+import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 import type { FrameIndex } from '../../../schemas/frame-index.js';
 
 export interface ContentInput {

@@ -6,8 +6,8 @@
  * comparison, not a thrown error.
  */
 import { stat } from 'node:fs/promises';
-import { ErrorCodes, VpipeError } from '../../../runtime/errors.js';
-import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media-tools.js';
+import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
+import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 import { PACKET_ENTRIES, PacketCollector } from './packets.js';
 import type { DecodeCheck, MeasureData, MeasureInput } from './types.js';
 

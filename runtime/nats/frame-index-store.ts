@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import { FRAME_INDEX_VERSION, FrameIndex } from '../schemas/frame-index.js';
-import { ErrorCodes, VpipeError } from './errors.js';
+import { FRAME_INDEX_VERSION, FrameIndex } from '../../schemas/frame-index.js';
+import { ErrorCodes, VpipeError } from '../core/mod.js';
 import { withJsRetry } from './js-retry.js';
 import type { Topology } from './topology.js';
 import { decodeInternal, encodePayload } from './wire.js';

@@ -7,18 +7,14 @@
  */
 import { createActor, type Snapshot } from 'xstate';
 import { z } from 'zod';
-import { isFinal, type ErrorBody } from '../schemas/api.js';
-import { ErrorCodes, VpipeError } from './errors.js';
-import { JobStore, type JobRecord, type Versioned } from './job-store.js';
-import { metrics } from './metrics.js';
-import { PriorityPuller } from './priority-puller.js';
+import { isFinal, type ErrorBody } from '../../schemas/api.js';
+import { ErrorCodes, metrics, VpipeError } from '../core/mod.js';
+import { JobStore, type JobRecord, type Versioned } from './store.js';
+import { PriorityPuller, retryBackoffMs, type WorkMessage } from '../work/mod.js';
 import { publishProgress, publishResult } from './results.js';
-import type { RuntimeContext } from './runtime-context.js';
+import { decodeInternal, type RuntimeContext } from '../nats/mod.js';
 import type { JobOutput, ServiceDefinition } from './service-definition.js';
 import { cancelControlSubject } from './api-layer.js';
-import { decodeInternal } from './wire.js';
-import type { WorkMessage } from './work-message.js';
-import { retryBackoffMs } from './work-worker.js';
 
 const WorkItem = z.object({ jobId: z.string() });
 

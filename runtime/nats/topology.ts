@@ -17,7 +17,7 @@ import {
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { PRIORITIES, type Priority } from '../schemas/common.js';
+import { PRIORITIES, type Priority } from '../../schemas/common.js';
 import { withJsRetry } from './js-retry.js';
 
 export const STREAM_WORK = 'VPIPE_WORK';

@@ -2,9 +2,9 @@
  * Work-queue depth per consumer: `num_pending + num_ack_pending`, the signal
  * KEDA's NATS JetStream scaler reads and the supervisor will scale on.
  */
-import { PRIORITIES, type Priority } from '../schemas/common.js';
-import { metrics } from './metrics.js';
-import type { RuntimeContext } from './runtime-context.js';
+import { PRIORITIES, type Priority } from '../../schemas/common.js';
+import { metrics } from '../core/mod.js';
+import type { RuntimeContext } from './context.js';
 import { STREAM_WORK, workConsumer } from './topology.js';
 
 export interface QueueDepth {

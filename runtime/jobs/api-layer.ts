@@ -8,16 +8,12 @@
 import { createHash } from 'node:crypto';
 import { nuid, type Msg } from '@nats-io/transport-node';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
-import { JobRef, isFinal, type ErrorBody } from '../schemas/api.js';
-import { ErrorCodes, VpipeError } from './errors.js';
-import { JobStore, publicStatus, type JobRecord } from './job-store.js';
-import { isStreamFull, withJsRetry } from './js-retry.js';
-import { metrics } from './metrics.js';
+import { JobRef, isFinal, type ErrorBody } from '../../schemas/api.js';
+import { ErrorCodes, metrics, VpipeError } from '../core/mod.js';
+import { JobStore, publicStatus, type JobRecord } from './store.js';
+import { contentHeaders, decodePayload, detectEncoding, encodePayload, type Encoding, IDEMPOTENCY_HEADER, isStreamFull, type RuntimeContext, validate, withJsRetry, workSubject } from '../nats/mod.js';
 import { publishResult } from './results.js';
-import type { RuntimeContext } from './runtime-context.js';
 import type { ServiceDefinition } from './service-definition.js';
-import { workSubject } from './topology.js';
-import { contentHeaders, decodePayload, detectEncoding, encodePayload, IDEMPOTENCY_HEADER, validate, type Encoding } from './wire.js';
 
 export const cancelControlSubject = (svc: string): string => `vpipe.ctl.${svc}.cancel`;
 

@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dieWithParent } from './child-lifetime.js';
-import { ErrorCodes, VpipeError } from './errors.js';
+import { dieWithParent } from '../media/mod.js';
+import { ErrorCodes, VpipeError } from '../core/mod.js';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIN_VERSION: [number, number] = [2, 10];
 
 /** Parses `nats-server: v2.10.27` → [2, 10, 27]. */

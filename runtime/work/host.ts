@@ -9,14 +9,13 @@
  * escalates — it stops and reports, as an OTP supervisor does.
  */
 import { setMaxListeners } from 'node:events';
-import type { Priority } from '../schemas/common.js';
-import { publishDeadLetter } from '../supervisor/dead-letters.js';
-import { restartPolicy } from '../supervisor/autoscaler.js';
-import type { Logger } from './logger.js';
-import { metrics } from './metrics.js';
-import { PriorityPuller } from './priority-puller.js';
-import type { RuntimeContext } from './runtime-context.js';
-import type { WorkMessage } from './work-message.js';
+import type { Priority } from '../../schemas/common.js';
+import { publishDeadLetter } from '../../supervisor/dead-letters.js';
+import { restartPolicy } from '../../supervisor/autoscaler.js';
+import { type Logger, metrics } from '../core/mod.js';
+import { PriorityPuller } from './puller.js';
+import type { RuntimeContext } from '../nats/mod.js';
+import type { WorkMessage } from './message.js';
 
 export type Settlement = ({ ack: true } | { nakDelayMs: number } | { term: string }) & {
   /** The actor crashed doing it (its tool died, say): counts against the restart intensity. */

@@ -5,11 +5,11 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import type { z } from 'zod';
-import type { ErrorBody } from '../schemas/api.js';
-import type { Priority } from '../schemas/common.js';
-import type { Logger } from './logger.js';
-import type { RuntimeContext } from './runtime-context.js';
-import type { WorkHandler } from './work-worker.js';
+import type { ErrorBody } from '../../schemas/api.js';
+import type { Priority } from '../../schemas/common.js';
+import type { Logger } from '../core/mod.js';
+import type { RuntimeContext } from '../nats/mod.js';
+import type { WorkHandler } from '../work/mod.js';
 
 /** What a workflow's steps get from the runtime: the job's cancellation signal, a logger and a progress reporter. */
 export interface StepDeps {

@@ -11,8 +11,7 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dieWithParent } from './child-lifetime.js';
-import { ErrorCodes, VpipeError } from './errors.js';
-import { metrics } from './metrics.js';
+import { ErrorCodes, metrics, VpipeError } from '../core/mod.js';
 import { resolveToolLimits, ToolWatchdog, type ToolStepKind } from './tool-limits.js';
 
 export type MediaTool = 'ffmpeg' | 'ffprobe';

@@ -1,8 +1,8 @@
 /** The connections and settings every layer of a service shares in one process. */
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { JetStreamPublisher } from './js-publisher.js';
-import type { Logger } from './logger.js';
+import { JetStreamPublisher } from './publisher.js';
+import type { Logger } from '../core/mod.js';
 import { ensureTopology, topologyFromEnv, type Topology, type TopologyOptions } from './topology.js';
 
 export interface RuntimeContext {

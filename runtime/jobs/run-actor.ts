@@ -1,6 +1,6 @@
 /** Runs a machine to its final state and returns its output; stops it if `signal` aborts (then rejects with CANCELLED). */
 import { createActor, type AnyActorLogic, type AnyStateMachine, type OutputFrom } from 'xstate';
-import { ErrorCodes, VpipeError } from './errors.js';
+import { ErrorCodes, VpipeError } from '../core/mod.js';
 
 export function runToCompletion<M extends AnyStateMachine>(machine: M, input: unknown, signal?: AbortSignal): Promise<OutputFrom<M>> {
   return new Promise((resolve, reject) => {

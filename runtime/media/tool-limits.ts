@@ -20,7 +20,7 @@
  * runTool enforces the two limits with.
  */
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, VpipeError } from './errors.js';
+import { ErrorCodes, VpipeError } from '../core/mod.js';
 
 /** What a tool run does with its input; decides its minimum speed, floor and stall window. */
 export type ToolStepKind = 'probe' | 'demux' | 'decode' | 'measure' | 'encode' | 'assemble';

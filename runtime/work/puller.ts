@@ -10,10 +10,10 @@
  * A pool shares one wake-up subscription and one reply inbox.
  */
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { PRIORITIES, type Priority } from '../schemas/common.js';
-import { metrics } from './metrics.js';
-import { STREAM_WORK, workConsumer } from './topology.js';
-import { parseAckSubject, WorkMessage } from './work-message.js';
+import { PRIORITIES, type Priority } from '../../schemas/common.js';
+import { metrics } from '../core/mod.js';
+import { STREAM_WORK, workConsumer } from '../nats/mod.js';
+import { parseAckSubject, WorkMessage } from './message.js';
 
 export interface PullerOptions {
   /** After this many takes of a higher class, a waiting lower class is tried first once. */

@@ -5,12 +5,8 @@
  */
 import { jetstream, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, nuid, type NatsConnection } from '@nats-io/transport-node';
-import type { ErrorBody, JobEvent, JobStatus, ProgressEvent } from '../schemas/api.js';
-import { isNoResponders, isTransient, withJsRetry } from './js-retry.js';
-import { drainWithin } from './nats-close.js';
-import { natsClientTuning } from './runtime-context.js';
-import { STREAM_EVENTS, eventSubject } from './topology.js';
-import { contentHeaders, decodePayload, encodePayload, IDEMPOTENCY_HEADER, type Encoding } from './wire.js';
+import type { ErrorBody, JobEvent, JobStatus, ProgressEvent } from '../../schemas/api.js';
+import { contentHeaders, decodePayload, drainWithin, encodePayload, type Encoding, eventSubject, IDEMPOTENCY_HEADER, isNoResponders, isTransient, natsClientTuning, STREAM_EVENTS, withJsRetry } from '../nats/mod.js';
 
 /** A refusal from a service: the micro-service error code and the error body. */
 export class ServiceRequestError extends Error {

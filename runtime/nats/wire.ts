@@ -6,7 +6,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { ErrorCodes, VpipeError } from './errors.js';
+import { ErrorCodes, VpipeError } from '../core/mod.js';
 
 export type Encoding = 'msgpack' | 'json';
 

@@ -3,7 +3,7 @@
  * that retry policy reads, and a chained `cause`. Every boundary maps it:
  * API → error reply, work queue → nak with delay or term, job → failed event.
  */
-import type { ErrorBody, ErrorDetail } from '../schemas/api.js';
+import type { ErrorBody, ErrorDetail } from '../../schemas/api.js';
 
 export const ErrorCodes = {
   BadRequest: 'BAD_REQUEST',

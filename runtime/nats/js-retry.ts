@@ -3,7 +3,7 @@
  * leaders after losing a server (no responders, time-outs, "JetStream not
  * enabled" while the meta leader is re-elected). Anything else is thrown at once.
  */
-import { rootLogger } from './logger.js';
+import { rootLogger } from '../core/mod.js';
 
 const TRANSIENT = /no responders|timeout|jetstream is not enabled|not enabled for account|no suitable peers|leader|cluster not available|insufficient resources|connection (draining|closed|reconnecting)/i;
 

@@ -6,19 +6,12 @@
 import type { Service } from '@nats-io/services';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ALL_SERVICES } from '../actors/index.js';
-import { startApi } from './api-layer.js';
+import { ALL_SERVICES } from './services.js';
+import { failDeadJob, JobRunner, type ServiceDefinition, startApi } from '../runtime/jobs/mod.js';
 import { ensureDeadLetterTopology, startDeadLetterKeeper } from '../supervisor/dead-letters.js';
 import { nodeCapacity, Supervisor, type PoolSpec } from '../supervisor/supervisor.js';
-import { failDeadJob, JobRunner } from './job-runner.js';
-import { rootLogger, type Logger } from './logger.js';
-import { serveMetrics } from './metrics.js';
-import { drainWithin } from './nats-close.js';
-import { monitorQueueDepths } from './queue-depth.js';
-import { startNatsServer, REPO_ROOT, type NatsServerHandle } from './nats-server.js';
-import { createRuntimeContext, type RuntimeContext } from './runtime-context.js';
-import type { ServiceDefinition } from './service-definition.js';
-import type { TopologyOptions } from './topology.js';
+import { type Logger, rootLogger, serveMetrics } from '../runtime/core/mod.js';
+import { createRuntimeContext, drainWithin, monitorQueueDepths, type NatsServerHandle, REPO_ROOT, type RuntimeContext, startNatsServer, type TopologyOptions } from '../runtime/nats/mod.js';
 
 export const ROLES = ['api', 'workflow', 'encoder'] as const;
 export type Role = (typeof ROLES)[number];

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCodes, VpipeError } from './errors.js';
+import { ErrorCodes, VpipeError } from '../core/mod.js';
 
 /** A printf frame-number pattern in a file name, as image2 reads it: `%d` or `%0Nd`. */
 const SEQUENCE_PATTERN = /%(0\d{1,2})?d/;

@@ -6,11 +6,10 @@
  */
 import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
-import { ErrorBody, JobState, type JobStatus } from '../schemas/api.js';
-import { Priority } from '../schemas/common.js';
-import { ErrorCodes, VpipeError } from './errors.js';
-import { withJsRetry } from './js-retry.js';
-import { decodeInternal, encodePayload } from './wire.js';
+import { ErrorBody, JobState, type JobStatus } from '../../schemas/api.js';
+import { Priority } from '../../schemas/common.js';
+import { ErrorCodes, VpipeError } from '../core/mod.js';
+import { decodeInternal, encodePayload, withJsRetry } from '../nats/mod.js';
 
 export const JobRecord = z.object({
   jobId: z.string(),

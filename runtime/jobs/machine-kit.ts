@@ -1,6 +1,6 @@
 /** Pieces every job machine declares the same way. */
-import type { ErrorBody } from '../schemas/api.js';
-import { VpipeError } from './errors.js';
+import type { ErrorBody } from '../../schemas/api.js';
+import { VpipeError } from '../core/mod.js';
 
 /** Placeholder logic for a step a machine declares and its service provides (`machine.provide`). Rejects if left unprovided. */
 export const notProvided = (name: string) => async (): Promise<never> => {

@@ -4,12 +4,9 @@
  * is dropped by the stream's duplicate window, and the record remembers it
  * was published so a later redelivery does not publish again.
  */
-import type { JobEvent, ProgressEvent } from '../schemas/api.js';
-import type { JobRecord, JobStore } from './job-store.js';
-import { withJsRetry } from './js-retry.js';
-import type { RuntimeContext } from './runtime-context.js';
-import { eventSubject, progressSubject } from './topology.js';
-import { contentHeaders, encodePayload } from './wire.js';
+import type { JobEvent, ProgressEvent } from '../../schemas/api.js';
+import type { JobRecord, JobStore } from './store.js';
+import { contentHeaders, encodePayload, eventSubject, progressSubject, type RuntimeContext, withJsRetry } from '../nats/mod.js';
 
 export function resultEvent(r: JobRecord): JobEvent {
   const ev: JobEvent = { jobId: r.jobId, service: r.service, state: r.state as JobEvent['state'] };

@@ -1,0 +1,7 @@
+/** Every service this build hosts. A node starts the roles it is asked for, for each of these. */
+import type { ServiceDefinition } from '../runtime/jobs/mod.js';
+import { vesService } from '../actors/ves/service.js';
+import { visService } from '../actors/vis/service.js';
+import { vvsService } from '../actors/vvs/service.js';
+
+export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService] as unknown as ServiceDefinition[];

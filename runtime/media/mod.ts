@@ -1,0 +1,5 @@
+/** Public names of runtime/media/ (generated from what the rest of the tree uses; keep it the only way in). */
+export { dieWithParent } from './child-lifetime.js';
+export { mp4Children, mp4Traks, readMoov } from './mp4-boxes.js';
+export { resolveMedia, resolveOutput } from './root.js';
+export { assertToolRan, inputArgs, runTool, toolVersion, type ToolRunner } from './tools.js';
