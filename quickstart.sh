@@ -13,10 +13,13 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_UPDATED=0
 # apt-file adds Contents-* index targets that some mirrors and proxies do not
-# serve, and `apt-get update` then exits 100: no apt-get update here fetches them.
+# serve (or serve mid-sync), and `apt-get update` then exits 100: the system
+# update here skips them, and keeps the Contents lists apt-file already has
+# (List-Cleanup would otherwise delete every list this update did not fetch).
 APT_NO_CONTENTS=(-o Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false
                  -o Acquire::IndexTargets::deb::Contents-udeb::DefaultEnabled=false
-                 -o Acquire::IndexTargets::deb-src::Contents-dsc::DefaultEnabled=false)
+                 -o Acquire::IndexTargets::deb-src::Contents-dsc::DefaultEnabled=false
+                 -o APT::Get::List-Cleanup=false)
 apt_update() {
   if [ "$APT_UPDATED" = 0 ]; then $SUDO apt-get update -qq "${APT_NO_CONTENTS[@]}"; APT_UPDATED=1; fi
 }
@@ -58,17 +61,21 @@ ensure_nats_server() {
   log "the OS offers no nats-server >= 2.10: fetching Debian 13 (trixie)'s package into .tools/"
   local t; t=$(mktemp -d)
   mkdir -p "$t/lists/partial" "$t/archives/partial" "$t/parts"
+  # Targets: Packages is all `apt-get download` needs; it keeps out every extra
+  # index target that installed packages add globally (apt-file's Contents,
+  # appstream's DEP-11, command-not-found's CNF), any of which can fail the update.
   cat >"$t/parts/trixie.sources" <<'SRC'
 Types: deb
 URIs: http://deb.debian.org/debian
 Suites: trixie
 Components: main
+Targets: Packages
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   local o=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$t/parts" -o "Dir::State::Lists=$t/lists"
            -o "Dir::Cache=$t" -o "Dir::Cache::Archives=$t/archives" -o "APT::Sandbox::User=root")
   [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || apt_install debian-archive-keyring
-  apt-get "${o[@]}" update -qq "${APT_NO_CONTENTS[@]}"
+  apt-get "${o[@]}" update -qq
   (cd "$t" && apt-get "${o[@]}" download nats-server >/dev/null)
   dpkg-deb -x "$t"/nats-server_*.deb "$t/x"
   mkdir -p .tools/bin
@@ -77,13 +84,19 @@ SRC
   log "nats-server $(.tools/bin/nats-server --version | grep -oE '[0-9.]+$'): .tools/bin/nats-server"
 }
 
+# Exactly the versions in package-lock.json, with `npm ci`, which refuses a lock
+# out of sync with package.json: that fails set-up rather than resolving afresh.
+# The hash of both files, kept in node_modules after a good install, skips
+# reinstalling while they are unchanged.
 ensure_npm_packages() {
-  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    log "installing npm packages"
-    # Some npm 11 releases write lock files without other platforms' optional
-    # packages and then refuse them in `npm ci`; install from the lock without saving then.
-    npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --no-save --loglevel=error
+  local h; h=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+  [ "$(cat node_modules/.vpipe-lock-hash 2>/dev/null)" = "$h" ] && return
+  log "installing npm packages from package-lock.json (npm ci)"
+  if ! npm ci --no-audit --no-fund --loglevel=error; then
+    log "npm ci failed. If it says package.json and package-lock.json are not in sync, run 'npm install --package-lock-only' and commit package-lock.json."
+    exit 1
   fi
+  echo "$h" >node_modules/.vpipe-lock-hash
 }
 
 setup() { ensure_os_packages; ensure_nats_server; ensure_npm_packages; }
