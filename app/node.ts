@@ -11,7 +11,9 @@ import { failDeadJob, JobRunner, type ServiceDefinition, startApi } from '../run
 import { ensureDeadLetterTopology, startDeadLetterKeeper } from '../supervisor/dead-letters.js';
 import { nodeCapacity, Supervisor, type PoolSpec } from '../supervisor/supervisor.js';
 import { type Logger, rootLogger, serveMetrics } from '../runtime/core/mod.js';
-import { createRuntimeContext, drainWithin, monitorQueueDepths, type NatsServerHandle, REPO_ROOT, type RuntimeContext, startNatsServer, type TopologyOptions } from '../runtime/nats/mod.js';
+import { configureTools } from '../runtime/media/mod.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_DRAIN_GRACE_MS, describeConfig, loadConfig, processConfig, type VpipeConfig } from '../schemas/config.js';
+import { createRuntimeContext, drainWithin, monitorQueueDepths, type NatsServerHandle, type RuntimeContext, startNatsServer, type TopologyOptions } from '../runtime/nats/mod.js';
 
 export const ROLES = ['api', 'workflow', 'encoder'] as const;
 export type Role = (typeof ROLES)[number];
@@ -34,8 +36,13 @@ export interface NodeConfig {
   encoderMax?: number;
   /** How long a queue must stay below the actor count before scaling down (VPIPE_SCALE_DOWN_COOLDOWN_MS, 10 s). */
   scaleDownCooldownMs?: number;
-  embedded?: { port?: number; monitorPort?: number };
-  /** Stream/consumer settings; default from the environment (VPIPE_REPLICAS, VPIPE_ACK_WAIT_MS …). */
+  /** How long an escalated pool stays stopped (VPIPE_ESCALATION_HOLD_MS); default the process configuration's. */
+  escalationHoldMs?: number;
+  /** What the supervisor packs actors into (VPIPE_NODE_CPUS, VPIPE_NODE_MEMORY_MB); default the process configuration's. */
+  capacity?: { cpus: number; memoryMb: number };
+  /** The embedded server's ports and binary (VPIPE_NATS_PORT, VPIPE_NATS_MONITOR_PORT, VPIPE_NATS_SERVER). */
+  embedded?: { port?: number; monitorPort?: number; binary?: string | null };
+  /** Stream/consumer settings; default the process configuration's (VPIPE_REPLICAS, VPIPE_ACK_WAIT_MS …). */
   topology?: TopologyOptions;
   log?: Logger;
 }
@@ -52,23 +59,36 @@ export interface VpipeNode {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Reads the documented environment (API.md, Operating) into a node config. */
-export function configFromEnv(env = process.env): Omit<NodeConfig, 'roles'> {
+/** A node config from the compiled configuration (schemas/config.ts): every setting filled in. */
+export function nodeConfigFrom(config: VpipeConfig): Omit<NodeConfig, 'roles'> {
   return {
-    natsUrl: env.NATS_URL || undefined,
-    mediaRoot: path.resolve(env.VPIPE_MEDIA_ROOT ?? 'media'),
-    dataDir: path.resolve(env.VPIPE_DATA_DIR ?? path.join(REPO_ROOT, '.vpipe/data')),
-    metricsPort: env.VPIPE_METRICS_PORT === undefined ? 9464 : Number(env.VPIPE_METRICS_PORT),
-    concurrency: env.VPIPE_CONCURRENCY ? Number(env.VPIPE_CONCURRENCY) : undefined,
-    encoderActors: env.VPIPE_ENCODER_ACTORS ? Number(env.VPIPE_ENCODER_ACTORS) : undefined,
-    encoderMin: env.VPIPE_ENCODER_MIN ? Number(env.VPIPE_ENCODER_MIN) : undefined,
-    encoderMax: env.VPIPE_ENCODER_MAX ? Number(env.VPIPE_ENCODER_MAX) : undefined,
-    scaleDownCooldownMs: env.VPIPE_SCALE_DOWN_COOLDOWN_MS ? Number(env.VPIPE_SCALE_DOWN_COOLDOWN_MS) : undefined,
-    embedded: {
-      port: env.VPIPE_NATS_PORT ? Number(env.VPIPE_NATS_PORT) : undefined,
-      monitorPort: env.VPIPE_NATS_MONITOR_PORT ? Number(env.VPIPE_NATS_MONITOR_PORT) : undefined,
-    },
+    natsUrl: config.nats.url ?? undefined,
+    mediaRoot: config.paths.mediaRoot,
+    dataDir: config.paths.dataDir,
+    metricsPort: config.metrics.port,
+    concurrency: config.node.concurrency,
+    encoderActors: config.pools.encoderActors ?? undefined,
+    encoderMin: config.pools.encoderMin,
+    encoderMax: config.pools.encoderMax,
+    scaleDownCooldownMs: config.pools.scaleDownCooldownMs,
+    escalationHoldMs: config.pools.escalationHoldMs,
+    capacity: nodeCapacity(config.node),
+    embedded: { ...config.nats.embedded, binary: config.nats.serverBinary },
+    topology: config.topology,
   };
+}
+
+/** The documented environment (README, Configuration) as a node config: `env` when given, else the process's (parsed once). Throws ConfigError. */
+export function configFromEnv(env?: Readonly<Record<string, string | undefined>>): Omit<NodeConfig, 'roles'> {
+  return nodeConfigFrom(env ? loadConfig(env) : processConfig());
+}
+
+/** Applies the process-wide settings that are not handed down (deep tool runs, the root logger's level) and logs the options at debug level. Call once at start. */
+export function configureProcess(config: VpipeConfig, log: Logger = rootLogger): void {
+  configureTools(config.tools);
+  rootLogger.level = config.log.level;
+  log.debug({ config: describeConfig(config) }, 'configuration');
+  for (const name of config.unknown) log.warn({ variable: name }, `${name} is not a vpipe setting and is ignored (see README, Configuration)`);
 }
 
 export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
@@ -82,8 +102,9 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
   if (!natsUrl) {
     server = await startNatsServer({
       dataDir: path.join(cfg.dataDir, 'nats'),
-      port: cfg.embedded?.port ?? 4222,
-      monitorPort: cfg.embedded?.monitorPort ?? 8222,
+      port: cfg.embedded?.port ?? processConfig().nats.embedded.port,
+      monitorPort: cfg.embedded?.monitorPort ?? processConfig().nats.embedded.monitorPort,
+      binary: cfg.embedded?.binary,
       serverName: 'vpipe-embedded',
       dieWithParent: true,
       logFile: path.join(cfg.dataDir, 'nats-server.log'),
@@ -112,7 +133,7 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
       return (d) => (owner.id === fn ? failDeadJob(ctx, fn, d.data, d.reason) : owner.onDeadLetter?.(ctx, fn, d.data, d.reason) ?? Promise.resolve());
     });
     for (const def of services) {
-      const r = new JobRunner(ctx, def, { concurrency: cfg.concurrency ?? 2 });
+      const r = new JobRunner(ctx, def, { concurrency: cfg.concurrency ?? DEFAULT_CONCURRENCY });
       r.start();
       runners.push(r);
     }
@@ -120,15 +141,15 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
   let supervisor: Supervisor | null = null;
   if (cfg.roles.includes('encoder')) {
     const fixed = cfg.encoderActors;
-    const capacity = nodeCapacity();
+    const capacity = cfg.capacity ?? nodeCapacity();
     const pools: PoolSpec[] = [];
     for (const def of services) {
       for (const w of (await def.workers?.(ctx)) ?? []) {
         // A fixed count (VPIPE_ENCODER_ACTORS) pins each pool and turns autoscaling off.
-        pools.push({ ...w, min: fixed ?? cfg.encoderMin ?? 1, max: fixed ?? cfg.encoderMax ?? capacity.cpus * 2 });
+        pools.push({ ...w, min: fixed ?? cfg.encoderMin ?? processConfig().pools.encoderMin, max: fixed ?? cfg.encoderMax ?? processConfig().pools.encoderMax });
       }
     }
-    supervisor = new Supervisor(ctx, pools, { capacity: fixed ? { cpus: Infinity, memoryMb: Infinity } : capacity, cooldownMs: cfg.scaleDownCooldownMs });
+    supervisor = new Supervisor(ctx, pools, { capacity: fixed ? { cpus: Infinity, memoryMb: Infinity } : capacity, cooldownMs: cfg.scaleDownCooldownMs, escalationHoldMs: cfg.escalationHoldMs });
     supervisor.start();
   }
   if (cfg.roles.includes('api')) for (const def of services) apis.push(await startApi(ctx, def));
@@ -143,7 +164,7 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
     metricsPort: metrics?.port ?? null,
     runners,
     supervisor,
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = DEFAULT_DRAIN_GRACE_MS) {
       stopDepths();
       await Promise.all(apis.map((a) => a.stop()));
       await Promise.all([...runners.map((r) => r.stop(graceMs)), supervisor?.stop(graceMs), stopKeeper()]);

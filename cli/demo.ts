@@ -10,7 +10,8 @@ import { VpipeClient } from '../runtime/jobs/mod.js';
 import { rootLogger } from '../runtime/core/mod.js';
 import { runTool } from '../runtime/media/mod.js';
 import { freePort } from '../runtime/nats/mod.js';
-import { configFromEnv, ROLES, startNode } from '../app/node.js';
+import { nodeConfigFrom, ROLES, startNode } from '../app/node.js';
+import type { VpipeConfig } from '../schemas/config.js';
 import { fail, parse } from './args.js';
 import { summary } from './encode.js';
 import { inspectWith } from './inspect.js';
@@ -55,17 +56,17 @@ async function encodeSample(client: VpipeClient, file: string): Promise<boolean>
   return true;
 }
 
-export async function demo(argv: string[]): Promise<void> {
+export async function demo(argv: string[], config: VpipeConfig): Promise<void> {
   const { positionals, values } = parse(argv, { json: { type: 'boolean', default: false } });
   // The report is the demo's output; service logs only when asked for (LOG_LEVEL=info).
-  if (!process.env.LOG_LEVEL) rootLogger.level = 'warn';
-  const cfg = configFromEnv();
+  if (!config.explicit.includes('LOG_LEVEL')) rootLogger.level = 'warn';
+  const cfg = nodeConfigFrom(config);
   let file: string;
   if (positionals[0]) {
     file = path.resolve(positionals[0]);
     if (!fs.existsSync(file)) fail(`${file} does not exist`);
     // The demo serves the file's own directory as the media root.
-    if (!process.env.VPIPE_MEDIA_ROOT) cfg.mediaRoot = path.dirname(file);
+    if (!config.explicit.includes('VPIPE_MEDIA_ROOT')) cfg.mediaRoot = path.dirname(file);
   } else {
     file = path.join(cfg.mediaRoot, 'sample.mp4');
     if (!fs.existsSync(file)) {
@@ -77,8 +78,8 @@ export async function demo(argv: string[]): Promise<void> {
   const node = await startNode({
     ...cfg,
     roles: ROLES,
-    embedded: cfg.natsUrl ? undefined : { port: await portOr(4222), monitorPort: await portOr(8222) },
-    metricsPort: await portOr(cfg.metricsPort ?? 9464),
+    embedded: cfg.natsUrl ? undefined : { ...cfg.embedded, port: await portOr(config.nats.embedded.port), monitorPort: await portOr(config.nats.embedded.monitorPort) },
+    metricsPort: await portOr(config.metrics.port),
   });
   process.stderr.write(`stack up: NATS ${node.natsUrl}, metrics http://127.0.0.1:${node.metricsPort}/metrics\n`);
   const client = await VpipeClient.connect(node.natsUrl, 'vpipe-demo');

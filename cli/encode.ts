@@ -7,7 +7,7 @@ import { ServiceRequestError, VpipeClient } from '../runtime/jobs/mod.js';
 import type { ProgressEvent } from '../schemas/api.js';
 import type { EncodeResult } from '../schemas/ves.js';
 import type { ValidateResult } from '../schemas/vvs.js';
-import { fail, parse } from './args.js';
+import { clientNatsUrl, fail, parse } from './args.js';
 import { toUri } from './inspect.js';
 
 const USAGE = `usage: vpipe encode <file> [-o out.mp4] --codec h264|hevc|vp9|av1
@@ -56,7 +56,7 @@ export async function encode(argv: string[]): Promise<void> {
     priority: { type: 'string' }, 'no-validate': { type: 'boolean' }, json: { type: 'boolean' }, timeout: { type: 'string', default: '3600' },
   });
   if (positionals.length !== 1) fail(USAGE);
-  const client = await VpipeClient.connect(process.env.NATS_URL || 'nats://127.0.0.1:4222', 'vpipe-encode');
+  const client = await VpipeClient.connect(clientNatsUrl(), 'vpipe-encode');
   try {
     const jobId = await client.submit('vpipe.ves.encode', encodeRequest(positionals[0]!, values), 'json');
     process.stderr.write(`job ${jobId} accepted\n`);

@@ -2,10 +2,10 @@
 import path from 'node:path';
 import { ServiceRequestError, VpipeClient } from '../runtime/jobs/mod.js';
 import type { InspectResult } from '../schemas/vis.js';
-import { fail, parse } from './args.js';
+import { clientNatsUrl, fail, parse } from './args.js';
 import { renderInspection } from './report.js';
 
-const natsUrl = () => process.env.NATS_URL || 'nats://127.0.0.1:4222';
+const natsUrl = () => clientNatsUrl();
 
 export function toUri(arg: string): string {
   return arg.includes('://') ? arg : `file://${path.resolve(arg)}`;

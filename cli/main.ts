@@ -3,6 +3,8 @@ import { demo } from './demo.js';
 import { encode } from './encode.js';
 import { inspect, status } from './inspect.js';
 import { nodeCmd, up } from './serve.js';
+import { configureProcess } from '../app/node.js';
+import { ConfigError, processConfig, type VpipeConfig } from '../schemas/config.js';
 
 const USAGE = `usage: vpipe <command> [options]
 
@@ -14,10 +16,10 @@ const USAGE = `usage: vpipe <command> [options]
   encode <file> [opts]    submit an encode (--codec h264 --crf 23 --chunk 4 …; see vpipe encode --help) with a progress bar
   status <service> <id>   show a job's state and result
 
-environment: NATS_URL, VPIPE_MEDIA_ROOT, VPIPE_DATA_DIR, VPIPE_METRICS_PORT, LOG_LEVEL (see README)
+environment: NATS_URL, VPIPE_MEDIA_ROOT, VPIPE_DATA_DIR, VPIPE_METRICS_PORT, LOG_LEVEL, VPIPE_* (see README, Configuration)
 `;
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, status };
+const commands: Record<string, (argv: string[], config: VpipeConfig) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, status };
 
 const [cmd, ...rest] = process.argv.slice(2);
 const run = cmd ? commands[cmd] : undefined;
@@ -25,7 +27,18 @@ if (!run) {
   process.stderr.write(USAGE);
   process.exit(cmd === 'help' || cmd === '--help' || cmd === '-h' ? 0 : 2);
 }
-run(rest).catch((e: unknown) => {
+// The configuration is read once, here, before anything starts: a bad value stops the process
+// with exit code 2 and a message naming every bad variable (no stack trace, no nats-server started).
+let config: VpipeConfig;
+try {
+  config = processConfig();
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  process.stderr.write(`vpipe ${cmd}: ${e.message}\n`);
+  process.exit(2);
+}
+configureProcess(config);
+run(rest, config).catch((e: unknown) => {
   process.stderr.write(`vpipe ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  process.exit(e instanceof ConfigError ? 2 : 1);
 });

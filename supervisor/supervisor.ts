@@ -4,8 +4,8 @@
  * each work consumer) within the node's capacity, and keeps restarted and
  * escalated pools in view. Every decision is logged with its reason.
  */
-import os from 'node:os';
 import { PRIORITIES, type Priority } from '../schemas/common.js';
+import { processConfig, type NodeOptions, type PoolOptions } from '../schemas/config.js';
 import { metrics } from '../runtime/core/mod.js';
 import { readQueueDepths, type RuntimeContext } from '../runtime/nats/mod.js';
 import { WorkWorker, type RestartIntensity, type WorkHandler } from '../runtime/work/mod.js';
@@ -35,16 +35,14 @@ export interface SupervisorOptions {
   now?: () => number;
 }
 
-export function escalationHoldFromEnv(env = process.env): number {
-  return Number(env.VPIPE_ESCALATION_HOLD_MS ?? 300_000);
+/** How long an escalated pool stays stopped (VPIPE_ESCALATION_HOLD_MS, parsed by schemas/config.ts): from the given pool options, else the process's. */
+export function escalationHoldFromEnv(pools: Pick<PoolOptions, 'escalationHoldMs'> = processConfig().pools): number {
+  return pools.escalationHoldMs;
 }
 
-/** Node capacity: detected, or VPIPE_NODE_CPUS / VPIPE_NODE_MEMORY_MB. */
-export function nodeCapacity(env = process.env): Shape {
-  return {
-    cpus: env.VPIPE_NODE_CPUS ? Number(env.VPIPE_NODE_CPUS) : os.availableParallelism(),
-    memoryMb: env.VPIPE_NODE_MEMORY_MB ? Number(env.VPIPE_NODE_MEMORY_MB) : Math.floor(os.totalmem() / 2 ** 20),
-  };
+/** Node capacity (VPIPE_NODE_CPUS / VPIPE_NODE_MEMORY_MB, detected by default): from the given node options, else the process's. */
+export function nodeCapacity(node: Pick<NodeOptions, 'cpus' | 'memoryMb'> = processConfig().node): Shape {
+  return { cpus: node.cpus, memoryMb: node.memoryMb };
 }
 
 export class Supervisor {

@@ -1,5 +1,5 @@
 /**
- * Per-step tool limits: the limit arithmetic and its env validation (pure),
+ * Per-step tool limits: the limit arithmetic over the compiled tool options (pure),
  * then runTool against real ffmpeg: a long run that keeps printing progress
  * outlives its stall window, a silent one (blocked on a FIFO, or stopped with
  * SIGSTOP) is killed with TOOL_STALLED, and the media-scaled wall limit still
@@ -13,7 +13,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, VpipeError } from '../runtime/core/errors.js';
 import { inputArgs, runTool } from '../runtime/media/tools.js';
 import { metrics } from '../runtime/core/metrics.js';
+import { ConfigError, loadConfig } from '../schemas/config.js';
 import {
+  configureTools,
   DEFAULT_TOOL_TIMEOUT_MS,
   resolveToolLimits,
   TOOL_STEP_PROFILES,
@@ -27,6 +29,9 @@ import {
 import { expectVpipeError } from './helpers/errors.js';
 
 const KINDS = Object.keys(TOOL_STEP_PROFILES) as ToolStepKind[];
+
+/** The tool options an environment compiles to (schemas/config.ts does the parsing). */
+const tools = (env: Record<string, string> = {}) => loadConfig(env).tools;
 
 function caught(fn: () => unknown): VpipeError {
   try {
@@ -58,86 +63,83 @@ describe('tool limit arithmetic', () => {
   it('is floor + media duration at the kind’s minimum speed, uncapped by default', () => {
     for (const kind of KINDS) {
       const p = TOOL_STEP_PROFILES[kind];
-      expect(toolTimeLimitMs({ mediaSeconds: 0, kind }, {})).toBe(p.floorMs);
-      expect(toolTimeLimitMs({ mediaSeconds: 100, kind }, {})).toBe(Math.ceil(p.floorMs + 100_000 / p.minSpeed));
-      expect(toolStallMs(kind, {})).toBe(p.stallMs);
+      expect(toolTimeLimitMs({ mediaSeconds: 0, kind }, tools())).toBe(p.floorMs);
+      expect(toolTimeLimitMs({ mediaSeconds: 100, kind }, tools())).toBe(Math.ceil(p.floorMs + 100_000 / p.minSpeed));
+      expect(toolStallMs(kind, tools())).toBe(p.stallMs);
     }
     // A two-hour mezzanine: the full decode gets 8 h + 1 min, an encode 100 h + 2 min; never the old 10 minutes.
-    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'decode' }, {})).toBe(60_000 + 28_800_000);
-    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'encode' }, {})).toBe(120_000 + 360_000_000);
-    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'assemble' }, {})).toBe(60_000 + 7_200_000);
-    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'probe' }, {})).toBe(60_000 + 72_000);
-    expect(toolStallMs('encode', {})).toBe(120_000);
-    expect(toolStallMs('decode', {})).toBe(60_000);
+    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'decode' }, tools())).toBe(60_000 + 28_800_000);
+    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'encode' }, tools())).toBe(120_000 + 360_000_000);
+    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'assemble' }, tools())).toBe(60_000 + 7_200_000);
+    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'probe' }, tools())).toBe(60_000 + 72_000);
+    expect(toolStallMs('encode', tools())).toBe(120_000);
+    expect(toolStallMs('decode', tools())).toBe(60_000);
     // Slower kinds never get less time than faster ones for the same media.
     const order: ToolStepKind[] = ['probe', 'demux', 'decode', 'measure', 'encode'];
-    const limits = order.map((kind) => toolTimeLimitMs({ mediaSeconds: 600, kind }, {}));
+    const limits = order.map((kind) => toolTimeLimitMs({ mediaSeconds: 600, kind }, tools()));
     expect([...limits].sort((a, b) => a - b)).toEqual(limits);
   });
 
   it('scales limits and stall windows by VPIPE_TOOL_LIMIT_SCALE', () => {
-    const env = { VPIPE_TOOL_LIMIT_SCALE: '0.04' };
-    expect(toolLimitScale(env)).toBe(0.04);
-    expect(toolTimeLimitMs({ mediaSeconds: 10, kind: 'decode' }, env)).toBe(4000); // (60 s + 10 s / 0.25) × 0.04
-    expect(toolStallMs('decode', env)).toBe(2400);
-    expect(toolStallMs('encode', { VPIPE_TOOL_LIMIT_SCALE: '3' })).toBe(360_000);
-    expect(toolTimeLimitMs({ mediaSeconds: 10, kind: 'encode' }, { VPIPE_TOOL_LIMIT_SCALE: '2' })).toBe(2 * (120_000 + 500_000));
-    expect(toolLimitScale({})).toBe(1);
-    expect(toolLimitScale({ VPIPE_TOOL_LIMIT_SCALE: '  ' })).toBe(1);
+    const opts = tools({ VPIPE_TOOL_LIMIT_SCALE: '0.04' });
+    expect(toolLimitScale(opts)).toBe(0.04);
+    expect(toolTimeLimitMs({ mediaSeconds: 10, kind: 'decode' }, opts)).toBe(4000); // (60 s + 10 s / 0.25) × 0.04
+    expect(toolStallMs('decode', opts)).toBe(2400);
+    expect(toolStallMs('encode', tools({ VPIPE_TOOL_LIMIT_SCALE: '3' }))).toBe(360_000);
+    expect(toolTimeLimitMs({ mediaSeconds: 10, kind: 'encode' }, tools({ VPIPE_TOOL_LIMIT_SCALE: '2' }))).toBe(2 * (120_000 + 500_000));
+    expect(toolLimitScale(tools())).toBe(1);
+    expect(toolLimitScale(tools({ VPIPE_TOOL_LIMIT_SCALE: '  ' }))).toBe(1);
   });
 
   it('lets VPIPE_TOOL_TIMEOUT_MS cap every limit (backward compatibility) and VPIPE_TOOL_STALL_MS replace the stall window', () => {
-    const env = { VPIPE_TOOL_TIMEOUT_MS: '600000', VPIPE_TOOL_STALL_MS: '5000', VPIPE_TOOL_LIMIT_SCALE: '10' };
-    expect(toolTimeoutCapMs(env)).toBe(600_000);
-    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'decode' }, env)).toBe(600_000);
-    expect(toolTimeLimitMs({ mediaSeconds: 1, kind: 'probe' }, { VPIPE_TOOL_TIMEOUT_MS: '600000' })).toBe(60_010);
-    for (const kind of KINDS) expect(toolStallMs(kind, env)).toBe(5000); // not scaled
-    expect(toolTimeoutCapMs({})).toBeNull();
+    const opts = tools({ VPIPE_TOOL_TIMEOUT_MS: '600000', VPIPE_TOOL_STALL_MS: '5000', VPIPE_TOOL_LIMIT_SCALE: '10' });
+    expect(toolTimeoutCapMs(opts)).toBe(600_000);
+    expect(toolTimeLimitMs({ mediaSeconds: 7200, kind: 'decode' }, opts)).toBe(600_000);
+    expect(toolTimeLimitMs({ mediaSeconds: 1, kind: 'probe' }, tools({ VPIPE_TOOL_TIMEOUT_MS: '600000' }))).toBe(60_010);
+    for (const kind of KINDS) expect(toolStallMs(kind, opts)).toBe(5000); // not scaled
+    expect(toolTimeoutCapMs(tools())).toBeNull();
   });
 
-  it('rejects a non-numeric or non-positive env value with an error naming the variable and the range', () => {
-    const read: Record<string, (env: Record<string, string>) => unknown> = {
-      VPIPE_TOOL_LIMIT_SCALE: (env) => toolTimeLimitMs({ mediaSeconds: 1, kind: 'decode' }, env),
-      VPIPE_TOOL_TIMEOUT_MS: (env) => toolTimeLimitMs({ mediaSeconds: 1, kind: 'decode' }, env),
-      VPIPE_TOOL_STALL_MS: (env) => toolStallMs('decode', env),
-    };
-    for (const [name, fn] of Object.entries(read)) {
+  it('gets no bad value: the configuration refuses a non-numeric or non-positive one, naming the variable and the range', () => {
+    for (const name of ['VPIPE_TOOL_LIMIT_SCALE', 'VPIPE_TOOL_TIMEOUT_MS', 'VPIPE_TOOL_STALL_MS']) {
       for (const bad of ['abc', '0', '-1', 'NaN', 'Infinity', '10ms']) {
-        const e = caught(() => fn({ [name]: bad }));
-        expect(e.code).toBe(ErrorCodes.Internal);
-        expect(e.retryable).toBe(false);
-        expect(e.message).toContain(name);
-        expect(e.message).toContain('positive number');
-        expect(e.message).toContain('> 0');
-        expect(e.message).toContain(`'${bad}'`);
+        let e: unknown;
+        try {
+          loadConfig({ [name]: bad });
+        } catch (err) {
+          e = err;
+        }
+        expect(e).toBeInstanceOf(ConfigError);
+        expect((e as ConfigError).message).toContain(`${name}='${bad}'`);
+        expect((e as ConfigError).message).toMatch(name === 'VPIPE_TOOL_LIMIT_SCALE' ? /a number > 0/ : /an integer >= 1 \(milliseconds\)/);
       }
     }
   });
 
   it('rejects a bad duration, kind or explicit limit', () => {
     for (const mediaSeconds of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(caught(() => toolTimeLimitMs({ mediaSeconds, kind: 'decode' }, {})).message).toMatch(/mediaSeconds/);
+      expect(caught(() => toolTimeLimitMs({ mediaSeconds, kind: 'decode' }, tools())).message).toMatch(/mediaSeconds/);
     }
-    expect(caught(() => toolStallMs('transcode' as ToolStepKind, {})).message).toMatch(/unknown tool step kind 'transcode'/);
-    expect(caught(() => resolveToolLimits({ stallMs: 0 }, {})).message).toMatch(/stallMs must be a positive/);
-    expect(caught(() => resolveToolLimits({ timeoutMs: -5 }, {})).message).toMatch(/timeoutMs must be a positive/);
+    expect(caught(() => toolStallMs('transcode' as ToolStepKind, tools())).message).toMatch(/unknown tool step kind 'transcode'/);
+    expect(caught(() => resolveToolLimits({ stallMs: 0 }, tools())).message).toMatch(/stallMs must be a positive/);
+    expect(caught(() => resolveToolLimits({ timeoutMs: -5 }, tools())).message).toMatch(/timeoutMs must be a positive/);
   });
 
   it('resolves a run’s limits: explicit options, then `limit`, then the old default without a stall check', () => {
-    expect(resolveToolLimits({}, {})).toEqual({ timeoutMs: DEFAULT_TOOL_TIMEOUT_MS, stallMs: null, timeoutSource: 'default' });
-    expect(resolveToolLimits({}, { VPIPE_TOOL_TIMEOUT_MS: '1234' })).toMatchObject({ timeoutMs: 1234, stallMs: null });
-    expect(resolveToolLimits({ limit: { mediaSeconds: 10, kind: 'decode' } }, { VPIPE_TOOL_LIMIT_SCALE: '0.04' })).toEqual({
+    expect(resolveToolLimits({}, tools())).toEqual({ timeoutMs: DEFAULT_TOOL_TIMEOUT_MS, stallMs: null, timeoutSource: 'default' });
+    expect(resolveToolLimits({}, tools({ VPIPE_TOOL_TIMEOUT_MS: '1234' }))).toMatchObject({ timeoutMs: 1234, stallMs: null });
+    expect(resolveToolLimits({ limit: { mediaSeconds: 10, kind: 'decode' } }, tools({ VPIPE_TOOL_LIMIT_SCALE: '0.04' }))).toEqual({
       timeoutMs: 4000,
       stallMs: 2400,
       timeoutSource: 'decode of 10 s of media',
     });
     // Unknown duration: the default wall limit, but the stall check still applies.
-    expect(resolveToolLimits({ limit: { mediaSeconds: null, kind: 'encode' } }, {})).toMatchObject({ timeoutMs: DEFAULT_TOOL_TIMEOUT_MS, stallMs: 120_000 });
-    expect(resolveToolLimits({ timeoutMs: 50, stallMs: 7, limit: { mediaSeconds: 10, kind: 'decode' } }, { VPIPE_TOOL_STALL_MS: '99' })).toMatchObject({
+    expect(resolveToolLimits({ limit: { mediaSeconds: null, kind: 'encode' } }, tools())).toMatchObject({ timeoutMs: DEFAULT_TOOL_TIMEOUT_MS, stallMs: 120_000 });
+    expect(resolveToolLimits({ timeoutMs: 50, stallMs: 7, limit: { mediaSeconds: 10, kind: 'decode' } }, tools({ VPIPE_TOOL_STALL_MS: '99' }))).toMatchObject({
       timeoutMs: 50,
       stallMs: 7,
     });
-    expect(resolveToolLimits({ stallMs: 500 }, {})).toMatchObject({ timeoutMs: DEFAULT_TOOL_TIMEOUT_MS, stallMs: 500 });
+    expect(resolveToolLimits({ stallMs: 500 }, tools())).toMatchObject({ timeoutMs: DEFAULT_TOOL_TIMEOUT_MS, stallMs: 500 });
   });
 });
 
@@ -166,7 +168,8 @@ describe('ToolWatchdog', () => {
 
 describe('runTool with stall and media-scaled limits (real ffmpeg)', () => {
   let dir: string;
-  const saved = { ...process.env };
+  /** Runs with these tool settings on top of the environment's (so VPIPE_FFMPEG still applies). */
+  const useTools = (env: Record<string, string>) => configureTools(loadConfig({ ...process.env, ...env }).tools);
   // Progress on stdout only (-nostats, errors only on stderr), so stdout is all that counts as activity.
   const quiet = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1'];
   const realtime = (seconds?: number) => [
@@ -180,14 +183,11 @@ describe('runTool with stall and media-scaled limits (real ffmpeg)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   afterEach(() => {
-    for (const k of ['VPIPE_TOOL_LIMIT_SCALE', 'VPIPE_TOOL_TIMEOUT_MS', 'VPIPE_TOOL_STALL_MS']) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
+    configureTools(null);
   });
 
   it('lets a run longer than its stall window finish while it keeps printing progress', async () => {
-    process.env.VPIPE_TOOL_LIMIT_SCALE = '0.04'; // decode of 10 s of media: 4 s
+    useTools({ VPIPE_TOOL_LIMIT_SCALE: '0.04' }); // decode of 10 s of media: 4 s
     const beats: number[] = [];
     const t0 = performance.now();
     const r = await runTool('ffmpeg', realtime(3), {
@@ -229,7 +229,7 @@ describe('runTool with stall and media-scaled limits (real ffmpeg)', () => {
   });
 
   it('kills a run that stops making progress midway (SIGSTOP) with TOOL_STALLED, using the kind’s scaled stall window', async () => {
-    process.env.VPIPE_TOOL_LIMIT_SCALE = '0.02'; // decode stall window: 60 s × 0.02 = 1.2 s; wall limit of 60 s of media: 6 s
+    useTools({ VPIPE_TOOL_LIMIT_SCALE: '0.02' }); // decode stall window: 60 s × 0.02 = 1.2 s; wall limit of 60 s of media: 6 s
     let pid = 0;
     let stoppedAt = 0;
     const run = runTool('ffmpeg', realtime(), {
@@ -252,7 +252,7 @@ describe('runTool with stall and media-scaled limits (real ffmpeg)', () => {
   });
 
   it('still kills a run that keeps printing progress once it overstays its media-scaled wall limit (TOOL_TIMEOUT)', async () => {
-    process.env.VPIPE_TOOL_LIMIT_SCALE = '0.02'; // decode of 10 s of media: (60 s + 40 s) × 0.02 = 2 s; stall window 1.2 s
+    useTools({ VPIPE_TOOL_LIMIT_SCALE: '0.02' }); // decode of 10 s of media: (60 s + 40 s) × 0.02 = 2 s; stall window 1.2 s
     let pid = 0;
     let beats = 0;
     const t0 = performance.now();
@@ -269,18 +269,15 @@ describe('runTool with stall and media-scaled limits (real ffmpeg)', () => {
     expect(alive(pid)).toBe(false);
   });
 
-  it('keeps the old behaviour without options, caps it by VPIPE_TOOL_TIMEOUT_MS, and refuses a bad env value before spawning', async () => {
+  it('keeps the old behaviour without options, caps it by VPIPE_TOOL_TIMEOUT_MS, and never gets a bad value to run with', async () => {
     const r = await runTool('ffmpeg', [...quiet, '-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25', '-frames:v', '5', '-f', 'null', '-']);
     expect(r.code).toBe(0);
 
-    process.env.VPIPE_TOOL_TIMEOUT_MS = '700';
+    useTools({ VPIPE_TOOL_TIMEOUT_MS: '700' });
     const e = await expectVpipeError(runTool('ffmpeg', realtime()), ErrorCodes.ToolTimeout);
     expect(e.message).toBe('ffmpeg exceeded its 700 ms time limit (VPIPE_TOOL_TIMEOUT_MS) and was killed');
 
-    process.env.VPIPE_TOOL_TIMEOUT_MS = 'ten minutes';
-    let spawned = false;
-    const bad = await expectVpipeError(runTool('ffmpeg', realtime(1), { onSpawn: () => (spawned = true) }), ErrorCodes.Internal);
-    expect(bad.message).toContain('VPIPE_TOOL_TIMEOUT_MS');
-    expect(spawned).toBe(false);
+    // A bad value is refused where the configuration is read, so no run ever sees it.
+    expect(() => useTools({ VPIPE_TOOL_TIMEOUT_MS: 'ten minutes' })).toThrow(/VPIPE_TOOL_TIMEOUT_MS='ten minutes': expected an integer >= 1/);
   });
 });

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyse, describePixelFormat, frameRateMode, type InspectInput, probe, type ProbeData, scan, type ScanData, timingStats } from '../actors/vis/compute/index.js';
 import { ErrorCodes, VpipeError } from '../runtime/core/errors.js';
+import { configureTools } from '../runtime/media/tool-limits.js';
 import { inputArgs, runTool, toolVersion } from '../runtime/media/tools.js';
+import { loadConfig } from '../schemas/config.js';
 import { InspectResult } from '../schemas/vis.js';
 import * as media from './helpers/media.js';
 import { expectVpipeError } from './helpers/errors.js';
@@ -356,13 +358,11 @@ describe('runTool safety', () => {
   });
 
   it('throws TOOL_MISSING when the configured binary does not exist', async () => {
-    const saved = process.env.VPIPE_FFPROBE;
-    process.env.VPIPE_FFPROBE = path.join(dir, 'no-such-ffprobe');
+    configureTools(loadConfig({ ...process.env, VPIPE_FFPROBE: path.join(dir, 'no-such-ffprobe') }).tools);
     try {
       await expectVpipeError(runTool('ffprobe', ['-version']), ErrorCodes.ToolMissing);
     } finally {
-      if (saved === undefined) delete process.env.VPIPE_FFPROBE;
-      else process.env.VPIPE_FFPROBE = saved;
+      configureTools(null);
     }
   });
 

@@ -6,21 +6,27 @@
  * window (no output for that long), not by the wall limit, so the speeds can
  * be very conservative: a two-hour mezzanine gets hours, never a cut-off.
  *
- * Environment (read on every call; a bad value throws INTERNAL naming it):
- * - VPIPE_TOOL_LIMIT_SCALE (> 0, default 1): multiplies every computed wall
- *   limit and stall window (tests use e.g. 0.02; slow shared hosts e.g. 3).
- * - VPIPE_TOOL_TIMEOUT_MS (> 0, unset by default): the old single wall limit.
- *   Kept for backward compatibility: when set it is a hard cap on every
+ * Settings (the `tools` group of schemas/config.ts, parsed and range-checked
+ * there; every function here takes them, by default the process's tool options):
+ * - limitScale (VPIPE_TOOL_LIMIT_SCALE, default 1): multiplies every computed
+ *   wall limit and stall window (tests use e.g. 0.02; slow shared hosts e.g. 3).
+ * - timeoutCapMs (VPIPE_TOOL_TIMEOUT_MS, unset by default): the old single wall
+ *   limit. Kept for backward compatibility: when set it is a hard cap on every
  *   computed limit, and still the wall limit of runs that give no media
  *   duration (otherwise those get 10 minutes, as before).
- * - VPIPE_TOOL_STALL_MS (> 0, unset by default): replaces the stall window of
- *   every kind (not scaled).
+ * - stallMs (VPIPE_TOOL_STALL_MS, unset by default): replaces the stall window
+ *   of every kind (not scaled).
  *
- * Everything is pure arithmetic over the env except ToolWatchdog, the timer
- * runTool enforces the two limits with.
+ * runTool runs deep inside actors, so the options it uses are set once per
+ * process with configureTools (the app does at start); never configured (tests),
+ * they are the environment's, parsed once by schemas/config.ts.
+ *
+ * Everything is pure arithmetic over those options except ToolWatchdog, the
+ * timer runTool enforces the two limits with.
  */
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, VpipeError } from '../core/mod.js';
+import { processConfig, type ToolOptions } from '../../schemas/config.js';
 
 /** What a tool run does with its input; decides its minimum speed, floor and stall window. */
 export type ToolStepKind = 'probe' | 'demux' | 'decode' | 'measure' | 'encode' | 'assemble';
@@ -56,7 +62,20 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 10 * 60 * 1000;
 /** setTimeout's largest delay (24.8 days); longer limits are re-armed (a 24 h source encoded at 0.02× gets ~50 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type Env = Record<string, string | undefined>;
+/** What the limit arithmetic reads of the tool options. */
+export type ToolLimitOptions = Pick<ToolOptions, 'limitScale' | 'timeoutCapMs' | 'stallMs'>;
+
+let configured: ToolOptions | null = null;
+
+/** Sets the tool options of this process (binaries, limits, memory cap); the app calls it once at start. null: back to the environment's. */
+export function configureTools(tools: ToolOptions | null): void {
+  configured = tools;
+}
+
+/** The tool options in force: the configured ones, else the environment's (parsed once; throws ConfigError when invalid). */
+export function toolOptions(): ToolOptions {
+  return configured ?? processConfig().tools;
+}
 
 function isKind(kind: string): kind is ToolStepKind {
   return Object.prototype.hasOwnProperty.call(TOOL_STEP_PROFILES, kind);
@@ -69,44 +88,31 @@ function profile(kind: ToolStepKind): ToolStepProfile {
   return TOOL_STEP_PROFILES[kind];
 }
 
-/** A positive finite number from env `name`, or null when unset or blank; throws INTERNAL (not retryable) naming the variable otherwise. */
-function positiveEnv(env: Env, name: string, what: string): number | null {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return null;
-  const n = Number(raw.trim());
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new VpipeError(ErrorCodes.Internal, `${name} must be a positive number (${what}, > 0), got '${raw}'`);
-  }
-  return n;
+/** The factor on every computed limit and stall window (VPIPE_TOOL_LIMIT_SCALE, > 0, default 1). */
+export function toolLimitScale(tools: ToolLimitOptions = toolOptions()): number {
+  return tools.limitScale;
 }
 
-/** VPIPE_TOOL_LIMIT_SCALE: the factor on every computed limit and stall window (> 0, default 1); throws INTERNAL when invalid. */
-export function toolLimitScale(env: Env = process.env): number {
-  return positiveEnv(env, 'VPIPE_TOOL_LIMIT_SCALE', 'a factor on the default limits') ?? 1;
-}
-
-/** VPIPE_TOOL_TIMEOUT_MS: the legacy hard cap on every wall limit, in ms, or null when unset; throws INTERNAL when invalid. */
-export function toolTimeoutCapMs(env: Env = process.env): number | null {
-  const n = positiveEnv(env, 'VPIPE_TOOL_TIMEOUT_MS', 'milliseconds');
-  return n === null ? null : Math.ceil(n);
+/** The legacy hard cap on every wall limit, in ms (VPIPE_TOOL_TIMEOUT_MS), or null when unset. */
+export function toolTimeoutCapMs(tools: ToolLimitOptions = toolOptions()): number | null {
+  return tools.timeoutCapMs === null ? null : Math.ceil(tools.timeoutCapMs);
 }
 
 /** Wall limit in ms of one `kind` run over `mediaSeconds` of media: (floor + mediaSeconds / minSpeed) × VPIPE_TOOL_LIMIT_SCALE, at most VPIPE_TOOL_TIMEOUT_MS when set. */
-export function toolTimeLimitMs(step: { mediaSeconds: number; kind: ToolStepKind }, env: Env = process.env): number {
+export function toolTimeLimitMs(step: { mediaSeconds: number; kind: ToolStepKind }, tools: ToolLimitOptions = toolOptions()): number {
   const p = profile(step.kind);
   if (typeof step.mediaSeconds !== 'number' || !Number.isFinite(step.mediaSeconds) || step.mediaSeconds < 0) {
     throw new VpipeError(ErrorCodes.Internal, `mediaSeconds must be a finite number >= 0, got ${String(step.mediaSeconds)}`);
   }
-  const scaled = Math.ceil((p.floorMs + (step.mediaSeconds * 1000) / p.minSpeed) * toolLimitScale(env));
-  const cap = toolTimeoutCapMs(env);
+  const scaled = Math.ceil((p.floorMs + (step.mediaSeconds * 1000) / p.minSpeed) * toolLimitScale(tools));
+  const cap = toolTimeoutCapMs(tools);
   return cap === null ? scaled : Math.min(scaled, cap);
 }
 
 /** Stall window in ms of a `kind` run (killed after this long without output): VPIPE_TOOL_STALL_MS when set, else the kind's window × VPIPE_TOOL_LIMIT_SCALE. */
-export function toolStallMs(kind: ToolStepKind, env: Env = process.env): number {
+export function toolStallMs(kind: ToolStepKind, tools: ToolLimitOptions = toolOptions()): number {
   const p = profile(kind);
-  const override = positiveEnv(env, 'VPIPE_TOOL_STALL_MS', 'milliseconds');
-  return override !== null ? Math.ceil(override) : Math.ceil(p.stallMs * toolLimitScale(env));
+  return tools.stallMs !== null ? Math.ceil(tools.stallMs) : Math.ceil(p.stallMs * toolLimitScale(tools));
 }
 
 export interface ToolLimitRequest {
@@ -124,8 +130,8 @@ export interface ResolvedToolLimits {
   timeoutSource: string;
 }
 
-/** The limits one run gets: explicit timeoutMs/stallMs win, then `limit` (scaled, capped by VPIPE_TOOL_TIMEOUT_MS), then VPIPE_TOOL_TIMEOUT_MS or 10 min and no stall check. Throws INTERNAL for bad env or values. */
-export function resolveToolLimits(req: ToolLimitRequest, env: Env = process.env): ResolvedToolLimits {
+/** The limits one run gets: explicit timeoutMs/stallMs win, then `limit` (scaled, capped by VPIPE_TOOL_TIMEOUT_MS), then VPIPE_TOOL_TIMEOUT_MS or 10 min and no stall check. Throws INTERNAL for bad values. */
+export function resolveToolLimits(req: ToolLimitRequest, tools: ToolLimitOptions = toolOptions()): ResolvedToolLimits {
   for (const key of ['timeoutMs', 'stallMs'] as const) {
     const v = req[key];
     if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
@@ -139,14 +145,14 @@ export function resolveToolLimits(req: ToolLimitRequest, env: Env = process.env)
     timeoutMs = req.timeoutMs;
     timeoutSource = 'timeoutMs';
   } else if (limit && limit.mediaSeconds !== null) {
-    timeoutMs = toolTimeLimitMs({ mediaSeconds: limit.mediaSeconds, kind: limit.kind }, env);
+    timeoutMs = toolTimeLimitMs({ mediaSeconds: limit.mediaSeconds, kind: limit.kind }, tools);
     timeoutSource = `${limit.kind} of ${+limit.mediaSeconds.toFixed(3)} s of media`;
   } else {
-    const cap = toolTimeoutCapMs(env);
+    const cap = toolTimeoutCapMs(tools);
     timeoutMs = cap ?? DEFAULT_TOOL_TIMEOUT_MS;
     timeoutSource = cap === null ? 'default' : 'VPIPE_TOOL_TIMEOUT_MS';
   }
-  const stallMs = req.stallMs ?? (limit ? toolStallMs(limit.kind, env) : null);
+  const stallMs = req.stallMs ?? (limit ? toolStallMs(limit.kind, tools) : null);
   return { timeoutMs, stallMs, timeoutSource };
 }
 

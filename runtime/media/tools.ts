@@ -12,12 +12,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dieWithParent } from './child-lifetime.js';
 import { ErrorCodes, metrics, VpipeError } from '../core/mod.js';
-import { resolveToolLimits, ToolWatchdog, type ToolStepKind } from './tool-limits.js';
+import type { ToolOptions } from '../../schemas/config.js';
+import { resolveToolLimits, toolOptions, ToolWatchdog, type ToolStepKind } from './tool-limits.js';
 
 export type MediaTool = 'ffmpeg' | 'ffprobe';
 
 export interface RunToolOptions {
-  /** Wall-clock limit (wins over `limit`); default from `limit`, else env VPIPE_TOOL_TIMEOUT_MS or 10 minutes. */
+  /** Wall-clock limit (wins over `limit`); default from `limit`, else VPIPE_TOOL_TIMEOUT_MS or 10 minutes. */
   timeoutMs?: number;
   /**
    * Kill with TOOL_STALLED when no stdout/stderr output arrives for this long (wins over `limit`).
@@ -34,7 +35,7 @@ export interface RunToolOptions {
   onSpawn?: (pid: number) => void;
   /** Called when output arrives, at most once a second: a heartbeat on real progress. A throw kills the tool. */
   onActivity?: () => void;
-  /** Address-space limit via `prlimit --as`; default env VPIPE_TOOL_MEMORY_LIMIT_BYTES or 4 GiB; 0 disables. */
+  /** Address-space limit via `prlimit --as`; default VPIPE_TOOL_MEMORY_LIMIT_BYTES (4 GiB); 0 disables. */
   memoryLimitBytes?: number;
   signal?: AbortSignal;
   onStderrLine?: (line: string) => void;
@@ -57,15 +58,7 @@ export interface RunToolResult {
 
 const STDERR_KEEP = 64 * 1024;
 const ACTIVITY_INTERVAL_MS = 1000;
-const DEFAULT_MEMORY_LIMIT = 4 * 1024 ** 3;
 const DEFAULT_MAX_STDOUT = 64 * 1024 * 1024;
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
 
 /** Finds an executable by absolute/relative path or on PATH; null when there is none (no throw). */
 function resolveExecutable(name: string): string | null {
@@ -93,34 +86,36 @@ function findPrlimit(): string | null {
   return prlimitPath;
 }
 
-function toolBinary(tool: MediaTool): string {
-  const fromEnv = tool === 'ffmpeg' ? process.env.VPIPE_FFMPEG : process.env.VPIPE_FFPROBE;
-  return fromEnv && fromEnv.trim() !== '' ? fromEnv.trim() : tool;
+/** The binary to run for `tool` (VPIPE_FFMPEG / VPIPE_FFPROBE, default the tool's name on PATH). */
+function toolBinary(tool: MediaTool, tools: ToolOptions): string {
+  return tool === 'ffmpeg' ? tools.ffmpeg : tools.ffprobe;
 }
 
 /**
  * Runs ffmpeg/ffprobe; throws TOOL_MISSING, TOOL_TIMEOUT or TOOL_STALLED (both retryable), CANCELLED,
- * TOOL_FAILED (spawn error, stdout overflow) or INTERNAL (bad limit env/options); a non-zero exit is returned, not thrown.
+ * TOOL_FAILED (spawn error, stdout overflow) or INTERNAL (bad limit options), or ConfigError when never configured and the environment is invalid; a non-zero exit is returned, not thrown.
  */
 export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = {}): Promise<RunToolResult> {
   let limits: ReturnType<typeof resolveToolLimits>;
+  let tools: ToolOptions;
   try {
-    limits = resolveToolLimits(opts);
+    tools = toolOptions();
+    limits = resolveToolLimits(opts, tools);
   } catch (e) {
     return Promise.reject(e);
   }
   const { timeoutMs, stallMs } = limits;
-  const memoryLimit = opts.memoryLimitBytes ?? envNumber('VPIPE_TOOL_MEMORY_LIMIT_BYTES', DEFAULT_MEMORY_LIMIT);
+  const memoryLimit = opts.memoryLimitBytes ?? tools.memoryLimitBytes;
   const maxStdout = opts.maxStdoutBytes ?? DEFAULT_MAX_STDOUT;
   const keepStdout = opts.keepStdout ?? true;
 
   if (opts.signal?.aborted) {
     return Promise.reject(new VpipeError(ErrorCodes.Cancelled, `${tool} not started: cancelled`));
   }
-  const binary = resolveExecutable(toolBinary(tool));
+  const binary = resolveExecutable(toolBinary(tool, tools));
   if (!binary) {
     return Promise.reject(
-      new VpipeError(ErrorCodes.ToolMissing, `${tool} not found (looked for '${toolBinary(tool)}'; set VPIPE_${tool.toUpperCase()} or PATH)`),
+      new VpipeError(ErrorCodes.ToolMissing, `${tool} not found (looked for '${toolBinary(tool, tools)}'; set VPIPE_${tool.toUpperCase()} or PATH)`),
     );
   }
   const prlimit = memoryLimit > 0 ? findPrlimit() : null;
@@ -289,7 +284,12 @@ export function inputArgs(filePath: string): string[] {
 const versions = new WeakMap<ToolRunner, Map<string, Promise<string>>>();
 /** First line of `<tool> -version`, cached per runner and binary; throws like runTool (a failed lookup is not cached). */
 export function toolVersion(tool: MediaTool, run: ToolRunner = runTool): Promise<string> {
-  const key = `${tool}:${toolBinary(tool)}`;
+  let key: string;
+  try {
+    key = `${tool}:${toolBinary(tool, toolOptions())}`;
+  } catch (e) {
+    return Promise.reject(e);
+  }
   let cache = versions.get(run);
   if (!cache) versions.set(run, (cache = new Map()));
   const byRunner = cache;

@@ -3,7 +3,8 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { JetStreamPublisher } from './publisher.js';
 import type { Logger } from '../core/mod.js';
-import { ensureTopology, topologyFromEnv, type Topology, type TopologyOptions } from './topology.js';
+import { processConfig, type NatsOptions } from '../../schemas/config.js';
+import { ensureTopology, type Topology, type TopologyOptions } from './topology.js';
 
 export interface RuntimeContext {
   nc: NatsConnection;
@@ -32,8 +33,8 @@ export interface ConnectOptions {
  * CPU (bench:control). Off by default; `VPIPE_NATS_ASYNC_TRACES=1` brings the
  * traces back when debugging time-outs.
  */
-export function natsClientTuning(env: NodeJS.ProcessEnv = process.env): { noAsyncTraces: boolean } {
-  return { noAsyncTraces: env.VPIPE_NATS_ASYNC_TRACES !== '1' };
+export function natsClientTuning(nats: Pick<NatsOptions, 'asyncTraces'> = processConfig().nats): { noAsyncTraces: boolean } {
+  return { noAsyncTraces: !nats.asyncTraces };
 }
 
 /** Connects (reconnecting forever, as a long-running service should) and ensures the topology. */
@@ -53,6 +54,6 @@ export async function createRuntimeContext(o: ConnectOptions): Promise<RuntimeCo
   })();
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  const topology = await ensureTopology(nc, jsm, o.workFunctions, o.topology ?? topologyFromEnv());
+  const topology = await ensureTopology(nc, jsm, o.workFunctions, o.topology ?? processConfig().topology);
   return { nc, js, jsm, topology, pub: new JetStreamPublisher(nc), mediaRoot: o.mediaRoot, log: o.log };
 }

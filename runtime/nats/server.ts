@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dieWithParent } from '../media/mod.js';
 import { ErrorCodes, VpipeError } from '../core/mod.js';
+import { processConfig } from '../../schemas/config.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MIN_VERSION: [number, number] = [2, 10];
@@ -20,9 +21,9 @@ export function parseServerVersion(out: string): number[] | null {
   return m ? m.slice(1, 4).map(Number) : null;
 }
 
-/** Finds nats-server ≥ 2.10: $VPIPE_NATS_SERVER, the project's .tools/bin (set-up script), then PATH. Throws TOOL_MISSING. */
-export function findNatsServer(): string {
-  const candidates = [process.env.VPIPE_NATS_SERVER, path.join(REPO_ROOT, '.tools/bin/nats-server'), 'nats-server'];
+/** Finds nats-server ≥ 2.10: `configured` (VPIPE_NATS_SERVER), the project's .tools/bin (set-up script), then PATH. Throws TOOL_MISSING. */
+export function findNatsServer(configured: string | null = processConfig().nats.serverBinary): string {
+  const candidates = [configured, path.join(REPO_ROOT, '.tools/bin/nats-server'), 'nats-server'];
   const seen: string[] = [];
   for (const c of candidates) {
     if (!c) continue;
@@ -62,6 +63,8 @@ export interface NatsServerOptions {
   /** Ask the kernel to stop the server when this process dies (setpriv --pdeathsig), so a killed `vpipe up` leaves no orphan. */
   dieWithParent?: boolean;
   logFile?: string;
+  /** The nats-server binary (null: look in .tools/bin, then PATH); default VPIPE_NATS_SERVER of the process configuration. */
+  binary?: string | null;
 }
 
 export interface NatsServerHandle {
@@ -123,7 +126,7 @@ async function waitHealthy(monitorPort: number, host: string, child: ChildProces
 
 /** Starts a nats-server and resolves once its monitoring /healthz answers. Throws UNAVAILABLE or TOOL_MISSING. */
 export async function startNatsServer(options: NatsServerOptions): Promise<NatsServerHandle> {
-  const bin = findNatsServer();
+  const bin = findNatsServer(options.binary);
   const host = options.host ?? '127.0.0.1';
   const opts = {
     ...options,

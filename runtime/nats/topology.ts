@@ -18,6 +18,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { PRIORITIES, type Priority } from '../../schemas/common.js';
+import { loadConfig, processConfig, type TopologyOptions } from '../../schemas/config.js';
 import { withJsRetry } from './js-retry.js';
 
 export const STREAM_WORK = 'VPIPE_WORK';
@@ -31,31 +32,12 @@ export const KV_SOURCES = 'vpipe_sources';
 
 const SECOND_NS = 1_000_000_000;
 
-export interface TopologyOptions {
-  /** Stream/KV replicas: 1 on one server, 3 on a 3-node cluster (VPIPE_REPLICAS). */
-  replicas: number;
-  /** How long a worker may go silent before its message is redelivered. Workers send in-progress acks well inside it. */
-  ackWaitMs: number;
-  maxDeliver: number;
-  eventsMaxAgeSeconds: number;
-  /** A job record is removed this long after its last change (KV max age); 0 keeps records forever. */
-  jobRetentionHours: number;
-  /** Chunk results are removed this long after they were written (a finished job removes its own at once). */
-  chunkRetentionHours: number;
-  /** Most work items queued or running at once (all functions): past it, new work is refused, never dropped. */
-  maxQueuedWork: number;
-}
+/** Stream, consumer and KV settings (VPIPE_REPLICAS, VPIPE_ACK_WAIT_MS …), compiled by schemas/config.ts. */
+export type { TopologyOptions };
 
-export function topologyFromEnv(env = process.env): TopologyOptions {
-  return {
-    replicas: Number(env.VPIPE_REPLICAS ?? 1),
-    ackWaitMs: Number(env.VPIPE_ACK_WAIT_MS ?? 30_000),
-    maxDeliver: Number(env.VPIPE_MAX_DELIVER ?? 5),
-    eventsMaxAgeSeconds: Number(env.VPIPE_EVENTS_MAX_AGE_S ?? 7 * 24 * 3600),
-    jobRetentionHours: Number(env.VPIPE_JOB_RETENTION_HOURS ?? 7 * 24),
-    chunkRetentionHours: Number(env.VPIPE_CHUNK_RETENTION_HOURS ?? 7 * 24),
-    maxQueuedWork: Number(env.VPIPE_MAX_QUEUED_WORK ?? 1_000_000),
-  };
+/** The topology settings of an environment (throws ConfigError); the tests' and benches' defaults are `topologyFromEnv({})`. */
+export function topologyFromEnv(env: Readonly<Record<string, string | undefined>>): TopologyOptions {
+  return loadConfig(env).topology;
 }
 
 /** Work subject of a function and priority class: `vpipe.work.vis.high`, `vpipe.work.encode.h264.low`. */
@@ -106,7 +88,7 @@ export async function ensureTopology(
   nc: NatsConnection,
   jsm: JetStreamManager,
   workFunctions: readonly string[],
-  options: TopologyOptions = topologyFromEnv(),
+  options: TopologyOptions = processConfig().topology,
 ): Promise<Topology> {
   const { replicas } = options;
   await ensureStream(jsm, {
