@@ -1,11 +1,12 @@
 /**
  * One chunk job as an actor: encoding → recording → done, or failed with
- * the error as a wire body. Pure declaration; the encoder worker provides
- * the encode and record steps once per pool (everything an item needs comes
- * in through the machine's input, so no definition is built per chunk).
+ * the error as a wire body, or cancelled. Pure declaration; the encoder
+ * worker provides the encode and record steps and the clock once per pool
+ * (everything an item needs comes in through the machine's input, so no
+ * definition is built per chunk).
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { notProvided, stepError } from '../../runtime/jobs/mod.js';
+import { type CancelEvent, cancelledState, notProvided, onCancel, type Outcome, outputOf, recordError } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { ChunkResult, ChunkWorkItem } from './messages.js';
 import type { ChunkEncodeOutput } from './compute/encode-chunk.js';
@@ -16,7 +17,9 @@ export interface ChunkContext {
   /** Which delivery of the work item this is (1 = first): recorded with the result. */
   delivery: number;
   encoded: ChunkEncodeOutput | null;
-  error: (ErrorBody & { retryable?: boolean }) | null;
+  /** When the encode finished, by the provided clock: kept in context so a resumed record writes the same time. */
+  finishedAt: number | null;
+  error: ErrorBody | null;
 }
 
 /** What the record step writes: a chunk's result, for its job, from this delivery. */
@@ -30,10 +33,15 @@ export const chunkMachine = setup({
   types: {
     input: {} as { item: ChunkWorkItem; startedAt: number; delivery: number },
     context: {} as ChunkContext,
-    output: {} as { ok: true; encoded: ChunkEncodeOutput } | { ok: false; error: ErrorBody },
+    output: {} as Outcome<ChunkEncodeOutput>,
+    events: {} as CancelEvent,
   },
   actions: {
-    recordError: assign({ error: ({ event }) => stepError(event) }),
+    recordError: recordError<ChunkContext>(),
+    // The clock is the host's (`chunkClock`): a machine left without one fails rather than read the wall clock.
+    stampFinished: assign(() => {
+      throw new Error('the chunk machine has no clock: provide chunkClock(now)');
+    }),
   },
   actors: {
     encode: fromPromise<ChunkEncodeOutput, ChunkWorkItem>(notProvided('encode')),
@@ -41,14 +49,15 @@ export const chunkMachine = setup({
   },
 }).createMachine({
   id: 'ves-chunk',
-  context: ({ input }) => ({ item: input.item, startedAt: input.startedAt, delivery: input.delivery, encoded: null, error: null }),
+  context: ({ input }) => ({ item: input.item, startedAt: input.startedAt, delivery: input.delivery, encoded: null, finishedAt: null, error: null }),
   initial: 'encoding',
+  on: onCancel,
   states: {
     encoding: {
       invoke: {
         src: 'encode',
         input: ({ context }) => context.item,
-        onDone: { target: 'recording', actions: assign({ encoded: ({ event }) => event.output }) },
+        onDone: { target: 'recording', actions: [assign({ encoded: ({ event }) => event.output }), 'stampFinished'] },
         onError: { target: 'failed', actions: 'recordError' },
       },
     },
@@ -67,7 +76,7 @@ export const chunkMachine = setup({
             encodeSeconds: context.encoded!.encodeSeconds,
             startSeconds: context.encoded!.startSeconds ?? undefined,
             startedAt: context.startedAt,
-            finishedAt: Date.now(),
+            finishedAt: context.finishedAt!,
           },
         }),
         onDone: 'done',
@@ -76,7 +85,12 @@ export const chunkMachine = setup({
     },
     done: { type: 'final' },
     failed: { type: 'final' },
+    cancelled: cancelledState<ChunkContext>(),
   },
-  output: ({ context }) =>
-    context.error || !context.encoded ? { ok: false as const, error: context.error ?? { code: 'INTERNAL', message: 'no output' } } : { ok: true as const, encoded: context.encoded },
+  output: ({ context }) => outputOf(context, (c) => c.encoded),
 });
+
+/** The clock the chunk machine stamps results with, for `chunkMachine.provide({ actions: chunkClock(now) })`. */
+export function chunkClock(now: () => number) {
+  return { stampFinished: assign<ChunkContext, CancelEvent, unknown, CancelEvent, never>({ finishedAt: () => now() }) };
+}

@@ -13,7 +13,7 @@ import { ErrorCodes, type Logger, metrics } from '../../runtime/core/mod.js';
 import { decodeInternal, encodePayload, isNoResponders, KV_CHUNKS, kvPutSubject, kvStream, type RuntimeContext, withJsRetry } from '../../runtime/nats/mod.js';
 import { runToCompletion } from '../../runtime/jobs/mod.js';
 import { retryBackoffMs, type Settlement, type WorkHandler } from '../../runtime/work/mod.js';
-import { chunkMachine, type ChunkRecord } from './chunk-machine.js';
+import { chunkClock, chunkMachine, type ChunkRecord } from './chunk-machine.js';
 import { encodeChunk, type ChunkEncodeInput, type ChunkEncodeOutput } from './compute/encode-chunk.js';
 import { ChunkResult, ChunkWorkItem, chunkKey } from './messages.js';
 
@@ -81,6 +81,7 @@ export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkH
     withJsRetry(() => ctx.pub.publish(kvPutSubject(KV_CHUNKS, chunkKey(r.jobId, r.result.index)), encodePayload({ ...r.result, worker: workerId, delivery: r.delivery }, 'msgpack')));
   // The machine is provided once; each item runs its own actor of it.
   const machine = chunkMachine.provide({
+    actions: chunkClock(Date.now),
     actors: {
       encode: fromPromise(({ input, signal }) =>
         encode({ sourcePath: input.sourcePath, chunk: input.chunk, source: input.source, spec: { ...input.spec, threads: Math.max(1, Math.min(input.spec.threads, maxThreads)) }, outPath: input.outPath, signal }),
@@ -116,7 +117,7 @@ export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkH
       metrics.chunks.inc({ codec: item.codec, outcome: 'ok' });
       metrics.chunkEncodeSeconds.observe({ codec: item.codec, shape: item.shape }, seconds);
       if (seconds > 0) metrics.encodeSpeed.observe({ codec: item.codec }, item.chunk.durationSeconds / seconds);
-      log.info({ seconds, bytes: out.encoded.bytes }, 'chunk encoded');
+      log.info({ seconds, bytes: out.result.bytes }, 'chunk encoded');
       return { ack: true };
     }
     if (out.error.retryable && msg.info.deliveryCount < ctx.topology.options.maxDeliver) {

@@ -6,7 +6,7 @@
  * notifier. Pure declaration: `steps.ts` provides the steps.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { type JobOutput, notProvided, stepError } from '../../runtime/jobs/mod.js';
+import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { ChunkPlan, Container, EncodeResult, Recipe } from '../../schemas/ves.js';
 import type { ValidateResult } from '../../schemas/vvs.js';
@@ -63,9 +63,9 @@ export interface VesContext {
 }
 
 export const encodingMachine = setup({
-  types: { input: {} as VesJobInput, context: {} as VesContext, output: {} as JobOutput },
+  types: { input: {} as VesJobInput, context: {} as VesContext, output: {} as JobOutput, events: {} as CancelEvent },
   actions: {
-    recordError: assign({ error: ({ event }) => stepError(event) }),
+    recordError: recordError<VesContext>(),
   },
   guards: {
     wantsValidation: ({ context }) => context.job.validate,
@@ -81,6 +81,7 @@ export const encodingMachine = setup({
   id: 'ves-encoding',
   context: ({ input }) => ({ job: input, plan: null, encoded: null, bytes: null, validation: null, error: null }),
   initial: 'planning',
+  on: onCancel,
   states: {
     planning: {
       invoke: {
@@ -136,8 +137,9 @@ export const encodingMachine = setup({
     },
     succeeded: { type: 'final' },
     failed: { type: 'final' },
+    cancelled: cancelledState<VesContext>(),
   },
-  output: ({ context }): JobOutput => (context.error ? { ok: false, error: context.error } : { ok: true, result: encodeResult(context) }),
+  output: ({ context }): JobOutput => outputOf(context, (c) => (c.plan && c.encoded ? encodeResult(c) : null)),
 });
 
 function validationError(v: ValidateResult): ErrorBody {

@@ -6,7 +6,7 @@
  * all work done so far.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { type JobOutput, notProvided, stepError } from '../../runtime/jobs/mod.js';
+import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { InspectResult } from '../../schemas/vis.js';
 import type { ProbeData, ScanData } from './compute/index.js';
@@ -32,10 +32,10 @@ export const inspectionMachine = setup({
     input: {} as VisJobInput,
     context: {} as VisContext,
     output: {} as JobOutput,
+    events: {} as CancelEvent,
   },
   actions: {
-    // A step's failure lands in context as a wire error body (snapshots must be plain data).
-    recordError: assign({ error: ({ event }) => stepError(event) }),
+    recordError: recordError<VisContext>(),
   },
   actors: {
     probe: fromPromise<ProbeData, VisJobInput>(notProvided('probe')),
@@ -46,6 +46,7 @@ export const inspectionMachine = setup({
   id: 'vis-inspection',
   context: ({ input }) => ({ job: input, probe: null, scan: null, result: null, error: null }),
   initial: 'probing',
+  on: onCancel,
   states: {
     probing: {
       invoke: {
@@ -73,7 +74,7 @@ export const inspectionMachine = setup({
     },
     succeeded: { type: 'final' },
     failed: { type: 'final' },
+    cancelled: cancelledState<VisContext>(),
   },
-  output: ({ context }): JobOutput =>
-    context.error || !context.result ? { ok: false, error: context.error ?? { code: 'INTERNAL', message: 'no result' } } : { ok: true, result: context.result },
+  output: ({ context }): JobOutput => outputOf(context, (c) => c.result),
 });

@@ -5,7 +5,7 @@
  * context, so a job resumed after a crash never re-reads the file to compare.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { type JobOutput, notProvided, stepError } from '../../runtime/jobs/mod.js';
+import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
 import type { MeasureData } from './compute/index.js';
@@ -31,10 +31,10 @@ export const validationMachine = setup({
     input: {} as VvsJobInput,
     context: {} as VvsContext,
     output: {} as JobOutput,
+    events: {} as CancelEvent,
   },
   actions: {
-    // A step's failure lands in context as a wire error body (snapshots must be plain data).
-    recordError: assign({ error: ({ event }) => stepError(event) }),
+    recordError: recordError<VvsContext>(),
   },
   actors: {
     measure: fromPromise<MeasureData, VvsJobInput>(notProvided('measure')),
@@ -44,6 +44,7 @@ export const validationMachine = setup({
   id: 'vvs-validation',
   context: ({ input }) => ({ job: input, measure: null, result: null, error: null }),
   initial: 'measuring',
+  on: onCancel,
   states: {
     measuring: {
       invoke: {
@@ -63,8 +64,8 @@ export const validationMachine = setup({
     },
     done: { type: 'final' },
     failed: { type: 'final' },
+    cancelled: cancelledState<VvsContext>(),
   },
   // A validation that finds discrepancies is a succeeded job whose result says ok: false.
-  output: ({ context }): JobOutput =>
-    context.error || !context.result ? { ok: false, error: context.error ?? { code: 'INTERNAL', message: 'no result' } } : { ok: true, result: context.result },
+  output: ({ context }): JobOutput => outputOf(context, (c) => c.result),
 });

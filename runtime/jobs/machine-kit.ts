@@ -1,6 +1,11 @@
-/** Pieces every job machine declares the same way. */
+/**
+ * Pieces every job machine declares the same way: placeholder steps, the
+ * failed step's error in context, the cancel event and its final state, and
+ * the output read from context. Context stays plain data (snapshots go to KV).
+ */
+import { assign } from 'xstate';
 import type { ErrorBody } from '../../schemas/api.js';
-import { VpipeError } from '../core/mod.js';
+import { ErrorCodes, VpipeError } from '../core/mod.js';
 
 /** Placeholder logic for a step a machine declares and its service provides (`machine.provide`). Rejects if left unprovided. */
 export const notProvided = (name: string) => async (): Promise<never> => {
@@ -10,4 +15,48 @@ export const notProvided = (name: string) => async (): Promise<never> => {
 /** A failed step's error as a wire body: snapshots (and so context) must stay plain data. */
 export function stepError(event: unknown): ErrorBody {
   return VpipeError.from((event as { error?: unknown }).error).toBody();
+}
+
+/** What every machine's context carries for its outcome: null until a step fails or the job is cancelled. */
+export interface ErrorContext {
+  error: ErrorBody | null;
+}
+
+/** The event that cancels a job from any state that is not final (the runner sends it on a cancel request). */
+export interface CancelEvent {
+  type: 'cancel';
+}
+
+/** The error a cancelled machine ends with (its output's `error`). */
+export const CANCELLED_ERROR: ErrorBody = { code: ErrorCodes.Cancelled, message: 'cancelled by request', retryable: false };
+
+/** How a machine ends: its result, or the error it failed or was cancelled with. `JobOutput` is this with an unknown result. */
+export type Outcome<T> = { ok: true; result: T } | { ok: false; error: ErrorBody };
+
+/** Action for a step's `onError`: the error event's error lands in `context.error` as a wire body. */
+export function recordError<C extends ErrorContext>() {
+  return assign<C, CancelEvent, undefined, CancelEvent, never>(({ event }) => ({ error: stepError(event) }) as Partial<C>);
+}
+
+/**
+ * Cancellation, declared once: `onCancel` is (or is spread into) the machine's root `on`, and
+ * `cancelled: cancelledState<Context>()` is one of its states. `{ type: 'cancel' }` in any non-final state
+ * then exits it — which stops the invoked step and aborts the `signal` its `fromPromise` callback got — and
+ * ends in `cancelled`, with CANCELLED_ERROR as the output's error. A machine already done ignores it.
+ */
+export const onCancel = { cancel: { target: '.cancelled' } } as const;
+
+/** The final state `onCancel` goes to (see there). */
+export function cancelledState<C extends ErrorContext>() {
+  return { type: 'final' as const, entry: assign<C, CancelEvent, undefined, CancelEvent, never>(() => ({ error: CANCELLED_ERROR }) as Partial<C>) };
+}
+
+/**
+ * The machine's output from its context: the error if a step failed or the job was cancelled, else
+ * `result(context)`; a missing result (a final state reached without one) is an INTERNAL failure.
+ */
+export function outputOf<C extends ErrorContext, T>(context: C, result: (context: C) => T | null): Outcome<T> {
+  if (context.error) return { ok: false, error: context.error };
+  const r = result(context);
+  return r === null ? { ok: false, error: { code: ErrorCodes.Internal, message: 'the machine ended without a result' } } : { ok: true, result: r };
 }

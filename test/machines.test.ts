@@ -1,0 +1,300 @@
+/**
+ * Every job machine (VIS, VES, VVS) and the VES chunk machine, with fake steps:
+ * a snapshot persisted mid-step survives a JSON round trip and finishes after a
+ * restore, re-running only the step that was in flight; `{ type: 'cancel' }`
+ * mid-step ends in `cancelled` and aborts the step's signal.
+ */
+import { describe, expect, it } from 'vitest';
+import { type AnyStateMachine, createActor, fromPromise, SimulatedClock, type Snapshot, toPromise, waitFor } from 'xstate';
+import { chunkClock, type ChunkContext, chunkMachine, type ChunkRecord } from '../actors/ves/chunk-machine.js';
+import type { ChunkEncodeOutput } from '../actors/ves/compute/encode-chunk.js';
+import type { ChunkWorkItem } from '../actors/ves/messages.js';
+import { type Encoded, encodingMachine, type Plan, type VesJobInput } from '../actors/ves/workflow.js';
+import type { ProbeData, ScanData } from '../actors/vis/compute/index.js';
+import { inspectionMachine, type VisJobInput } from '../actors/vis/workflow.js';
+import type { MeasureData } from '../actors/vvs/compute/index.js';
+import { validationMachine, type VvsJobInput } from '../actors/vvs/workflow.js';
+import { ErrorCodes, VpipeError } from '../runtime/core/mod.js';
+import { runToCompletion } from '../runtime/jobs/mod.js';
+import type { InspectResult } from '../schemas/vis.js';
+import type { ValidateResult } from '../schemas/vvs.js';
+
+const CANCELLED_OUTPUT = { ok: false, error: { code: 'CANCELLED', message: 'cancelled by request', retryable: false } };
+
+/**
+ * Fake steps: each counts its calls and keeps the signal it was given; a held step waits until
+ * released (or rejects when its signal aborts, as a killed ffmpeg would).
+ */
+class FakeSteps {
+  readonly calls: string[] = [];
+  readonly signals = new Map<string, AbortSignal>();
+  readonly inputs = new Map<string, unknown>();
+  private readonly releases = new Map<string, () => void>();
+  constructor(private readonly held: string[] = []) {}
+
+  step<I, O>(name: string, answer: (input: I) => O) {
+    return fromPromise<O, I>(async ({ input, signal }) => {
+      this.calls.push(name);
+      this.signals.set(name, signal);
+      this.inputs.set(name, input);
+      if (this.held.includes(name)) {
+        await new Promise<void>((resolve, reject) => {
+          this.releases.set(name, resolve);
+          signal.addEventListener('abort', () => reject(new VpipeError(ErrorCodes.Cancelled, 'killed')), { once: true });
+        });
+      }
+      return answer(input);
+    });
+  }
+
+  release(name: string): void {
+    this.releases.get(name)?.();
+  }
+}
+
+/** Runs a machine until `state`, persists it through JSON as the job store does, and stops it as a crash would. */
+async function persistAt(machine: AnyStateMachine, input: unknown, state: string): Promise<Snapshot<unknown>> {
+  const actor = createActor(machine, { input }).start();
+  await waitFor(actor, (s) => s.value === state);
+  const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as Snapshot<unknown>;
+  actor.stop();
+  return persisted;
+}
+
+/** Restores a persisted snapshot with fresh fake steps and runs it to its end. */
+async function finishFrom(provided: (steps: FakeSteps) => AnyStateMachine, input: unknown, persisted: Snapshot<unknown>) {
+  const steps = new FakeSteps();
+  const snap = await waitFor(createActor(provided(steps), { input, snapshot: persisted }).start(), (s) => s.status === 'done');
+  return { steps, snap };
+}
+
+/**
+ * Holds `step`, waits for `state`, sends cancel, and checks the end every machine shares: the
+ * `cancelled` state, the CANCELLED output, and the held step's own signal aborted.
+ */
+async function cancelDuring(provided: (steps: FakeSteps) => AnyStateMachine, input: unknown, state: string, step: string) {
+  const steps = new FakeSteps([step]);
+  const actor = createActor(provided(steps), { input }).start();
+  await waitFor(actor, (s) => s.value === state);
+  actor.send({ type: 'cancel' });
+  const snap = await waitFor(actor, (s) => s.status === 'done');
+  expect(snap.value).toBe('cancelled');
+  expect(snap.output).toEqual(CANCELLED_OUTPUT);
+  expect(steps.signals.get(step)?.aborted).toBe(true);
+  return { steps, persisted: JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as Snapshot<unknown> };
+}
+
+describe('VIS inspection machine', () => {
+  const job: VisJobInput = { uri: 'file:///m/a.mp4', path: '/m/a.mp4', decodeCheck: true };
+  const provided = (steps: FakeSteps) =>
+    inspectionMachine.provide({
+      actors: {
+        probe: steps.step<VisJobInput, ProbeData>('probe', () => ({ fake: 'probe' }) as unknown as ProbeData),
+        scan: steps.step<{ job: VisJobInput; probe: ProbeData }, ScanData>('scan', () => ({ fake: 'scan' }) as unknown as ScanData),
+        analyse: steps.step<{ job: VisJobInput; probe: ProbeData; scan: ScanData }, InspectResult>('analyse', (i) => ({ from: [i.probe, i.scan] }) as unknown as InspectResult),
+      },
+    });
+
+  it('restored from a snapshot persisted while scanning, finishes re-running only the scan', async () => {
+    const first = new FakeSteps(['scan']);
+    const persisted = await persistAt(provided(first), job, 'scanning');
+    expect(first.signals.get('scan')?.aborted).toBe(true); // stopping the actor (shutdown) kills the step too
+
+    const { steps: second, snap } = await finishFrom(provided, job, persisted);
+    expect(second.calls).toEqual(['scan', 'analyse']);
+    expect(snap.value).toBe('succeeded');
+    expect(snap.output).toEqual({ ok: true, result: { from: [{ fake: 'probe' }, { fake: 'scan' }] } });
+  });
+
+  it('cancelled while scanning ends in cancelled with the CANCELLED output and aborts the scan', async () => {
+    const { steps, persisted } = await cancelDuring(provided, job, 'scanning', 'scan');
+    expect(steps.calls).toEqual(['probe', 'scan']);
+    // A cancelled job's persisted snapshot reads back as the same end.
+    const again = createActor(provided(new FakeSteps()), { input: job, snapshot: persisted }).start().getSnapshot();
+    expect([again.status, again.value, again.output]).toEqual(['done', 'cancelled', CANCELLED_OUTPUT]);
+  });
+});
+
+describe('VES encoding machine', () => {
+  const job: VesJobInput = {
+    sourcePath: '/m/src.mp4',
+    sourceUri: 'file:///m/src.mp4',
+    outputPath: '/m/out.mp4',
+    outputUri: 'file:///m/out.mp4',
+    container: 'mp4',
+    recipe: { codec: 'h264' } as VesJobInput['recipe'],
+    priority: 'normal',
+    validate: true,
+  };
+  const plan = {
+    source: { codec: 'h264', width: 64, height: 48, frameRate: { num: 25, den: 1 }, frames: 50, durationSeconds: 2, hasAudio: false },
+    output: { width: 64, height: 48, gopFrames: 25, pixelFormat: 'yuv420p' },
+    chunks: [{ index: 0 }, { index: 1 }],
+    shape: 'small',
+    threads: 1,
+    workDir: '/m/.work',
+    encoder: { name: 'libx264', version: 'test' },
+  } as unknown as Plan;
+  const encoded: Encoded = {
+    results: [
+      { index: 0, ok: true, encodeSeconds: 1 },
+      { index: 1, ok: true, encodeSeconds: 1 },
+    ],
+    wallSeconds: 1,
+  };
+  const validation = { ok: true, discrepancies: [], measured: {} } as unknown as ValidateResult;
+  const provided = (steps: FakeSteps) =>
+    encodingMachine.provide({
+      actors: {
+        plan: steps.step<VesJobInput, Plan>('plan', () => plan),
+        dispatch: steps.step<{ job: VesJobInput; plan: Plan }, void>('dispatch', () => undefined),
+        awaitChunks: steps.step<{ job: VesJobInput; plan: Plan }, Encoded>('awaitChunks', () => encoded),
+        assemble: steps.step<{ job: VesJobInput; plan: Plan; encoded: Encoded | null }, { bytes: number }>('assemble', () => ({ bytes: 1000 })),
+        validate: steps.step<{ job: VesJobInput; plan: Plan }, ValidateResult>('validate', () => validation),
+      },
+    });
+
+  it('restored from a snapshot persisted while encoding, finishes re-running only the reduce and what follows', async () => {
+    const first = new FakeSteps(['awaitChunks']);
+    const persisted = await persistAt(provided(first), job, 'encoding');
+    expect(first.calls).toEqual(['plan', 'dispatch', 'awaitChunks']);
+
+    const { steps: second, snap } = await finishFrom(provided, job, persisted);
+    expect(second.calls).toEqual(['awaitChunks', 'assemble', 'validate']);
+    expect(second.inputs.get('assemble')).toEqual({ job, plan, encoded });
+    expect(snap.value).toBe('succeeded');
+    expect(snap.output).toMatchObject({ ok: true, result: { output: { uri: job.outputUri, sizeBytes: 1000, bitrateKbps: 4 }, chunks: 2, parallelism: 2, validation } });
+  });
+
+  it('cancelled while waiting for chunks ends in cancelled with the CANCELLED output and aborts the wait', async () => {
+    const { steps } = await cancelDuring(provided, job, 'encoding', 'awaitChunks');
+    expect(steps.calls).toEqual(['plan', 'dispatch', 'awaitChunks']);
+  });
+
+  it('a failed step still ends failed with its error (the kit keeps the wire body)', async () => {
+    const steps = new FakeSteps();
+    const failing = provided(steps).provide({
+      actors: { assemble: fromPromise<{ bytes: number }, { job: VesJobInput; plan: Plan; encoded: Encoded | null }>(async () => Promise.reject(new VpipeError(ErrorCodes.ToolFailed, 'concat failed'))) },
+    });
+    const snap = await waitFor(createActor(failing, { input: job }).start(), (s) => s.status === 'done');
+    expect(snap.value).toBe('failed');
+    expect(snap.output).toEqual({ ok: false, error: { code: 'TOOL_FAILED', message: 'concat failed', retryable: false } });
+  });
+});
+
+describe('VVS validation machine', () => {
+  const job: VvsJobInput = { uri: 'file:///m/out.mp4', path: '/m/out.mp4', expectations: {} as VvsJobInput['expectations'] };
+  const measured = { fake: 'measure' } as unknown as MeasureData;
+  const provided = (steps: FakeSteps) =>
+    validationMachine.provide({
+      actors: {
+        measure: steps.step<VvsJobInput, MeasureData>('measure', () => measured),
+        compare: steps.step<{ job: VvsJobInput; measure: MeasureData }, ValidateResult>('compare', (i) => ({ ok: true, discrepancies: [], measured: i.measure }) as unknown as ValidateResult),
+      },
+    });
+
+  it('restored from a snapshot persisted while comparing, compares without measuring again', async () => {
+    const first = new FakeSteps(['compare']);
+    const persisted = await persistAt(provided(first), job, 'comparing');
+
+    const { steps: second, snap } = await finishFrom(provided, job, persisted);
+    expect(second.calls).toEqual(['compare']);
+    expect(snap.value).toBe('done');
+    expect(snap.output).toEqual({ ok: true, result: { ok: true, discrepancies: [], measured } });
+  });
+
+  it('cancelled while measuring ends in cancelled with the CANCELLED output and aborts the measurement', async () => {
+    const { steps } = await cancelDuring(provided, job, 'measuring', 'measure');
+    expect(steps.calls).toEqual(['measure']);
+  });
+});
+
+describe('VES chunk machine', () => {
+  const item = { jobId: 'job1', chunk: { index: 3 }, outPath: '/m/.work/chunk-3.mkv' } as unknown as ChunkWorkItem;
+  const out: ChunkEncodeOutput = { frames: 25, bytes: 500, encodeSeconds: 0.5, startSeconds: 0 };
+  const input = { item, startedAt: 1_000, delivery: 2 };
+  const provided = (steps: FakeSteps, now: () => number) =>
+    chunkMachine.provide({
+      actions: chunkClock(now),
+      actors: {
+        encode: steps.step<ChunkWorkItem, ChunkEncodeOutput>('encode', () => out),
+        record: steps.step<ChunkRecord, void>('record', () => undefined),
+      },
+    });
+
+  it('stamps the result with the injected clock, not the wall clock', async () => {
+    const clock = new SimulatedClock();
+    clock.increment(5_000);
+    const steps = new FakeSteps();
+    const output = await toPromise(createActor(provided(steps, () => clock.now()), { input, clock }).start());
+    expect(output).toEqual({ ok: true, result: out });
+    expect(steps.inputs.get('record')).toEqual({
+      jobId: 'job1',
+      delivery: 2,
+      result: { index: 3, ok: true, path: item.outPath, frames: 25, bytes: 500, encodeSeconds: 0.5, startSeconds: 0, startedAt: 1_000, finishedAt: 5_000 },
+    });
+  });
+
+  it('restored from a snapshot persisted while recording, records again with the same time and does not re-encode', async () => {
+    const first = new FakeSteps(['record']);
+    const persisted = await persistAt(provided(first, () => 7_000), input, 'recording');
+    expect((persisted as unknown as { context: ChunkContext }).context.finishedAt).toBe(7_000);
+
+    const { steps: second, snap } = await finishFrom((steps) => provided(steps, () => 9_999), input, persisted);
+    expect(second.calls).toEqual(['record']);
+    expect((second.inputs.get('record') as ChunkRecord).result.finishedAt).toBe(7_000);
+    expect(snap.value).toBe('done');
+    expect(snap.output).toEqual({ ok: true, result: out });
+  });
+
+  it('cancelled while encoding ends in cancelled with the CANCELLED output and aborts the encode', async () => {
+    const { steps } = await cancelDuring((steps) => provided(steps, () => 0), input, 'encoding', 'encode');
+    expect(steps.calls).toEqual(['encode']);
+  });
+
+  it('fails rather than read the wall clock when no clock is provided', async () => {
+    const steps = new FakeSteps();
+    const unclocked = chunkMachine.provide({ actors: { encode: steps.step<ChunkWorkItem, ChunkEncodeOutput>('encode', () => out) } });
+    await expect(toPromise(createActor(unclocked, { input }).start())).rejects.toThrow(/no clock/);
+    expect(steps.calls).toEqual(['encode']);
+  });
+});
+
+describe('runToCompletion', () => {
+  const item = { jobId: 'job1', chunk: { index: 0 }, outPath: '/m/c.mkv' } as unknown as ChunkWorkItem;
+  const out: ChunkEncodeOutput = { frames: 1, bytes: 1, encodeSeconds: 0, startSeconds: null };
+  const provided = (steps: FakeSteps) =>
+    chunkMachine.provide({
+      actions: chunkClock(() => 0),
+      actors: { encode: steps.step<ChunkWorkItem, ChunkEncodeOutput>('encode', () => out), record: steps.step<ChunkRecord, void>('record', () => undefined) },
+    });
+
+  it("resolves with the machine's output", async () => {
+    const steps = new FakeSteps();
+    await expect(runToCompletion(provided(steps), { item, startedAt: 0, delivery: 1 }, new AbortController().signal)).resolves.toEqual({ ok: true, result: out });
+    expect(steps.calls).toEqual(['encode', 'record']);
+  });
+
+  it('rejects with CANCELLED when its signal aborts, and the stopped step sees its own signal aborted', async () => {
+    const steps = new FakeSteps(['encode']);
+    const ac = new AbortController();
+    const run = runToCompletion(provided(steps), { item, startedAt: 0, delivery: 1 }, ac.signal);
+    await expect.poll(() => steps.calls).toEqual(['encode']);
+    ac.abort();
+    await expect(run).rejects.toMatchObject({ code: ErrorCodes.Cancelled });
+    expect(steps.signals.get('encode')?.aborted).toBe(true);
+  });
+
+  it('rejects at once, running no step, when its signal has already aborted', async () => {
+    const steps = new FakeSteps();
+    const ac = new AbortController();
+    ac.abort();
+    await expect(runToCompletion(provided(steps), { item, startedAt: 0, delivery: 1 }, ac.signal)).rejects.toMatchObject({ code: ErrorCodes.Cancelled });
+    expect(steps.calls).toEqual([]);
+  });
+
+  it("rejects with the actor's error when the machine itself fails", async () => {
+    const unclocked = chunkMachine.provide({ actors: { encode: new FakeSteps().step<ChunkWorkItem, ChunkEncodeOutput>('encode', () => out) } });
+    await expect(runToCompletion(unclocked, { item, startedAt: 0, delivery: 1 })).rejects.toThrow(/no clock/);
+  });
+});
