@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ALL_SERVICES } from './services.js';
 import { failDeadJob, JobRunner, type ServiceDefinition, startApi } from '../runtime/jobs/mod.js';
-import { ensureDeadLetterTopology, startDeadLetterKeeper } from '../supervisor/dead-letters.js';
+import { ensureDeadLetterTopology, publishDeadLetter, startDeadLetterKeeper } from '../supervisor/dead-letters.js';
 import { nodeCapacity, Supervisor, type PoolSpec } from '../supervisor/supervisor.js';
 import { type Logger, rootLogger, serveMetrics } from '../runtime/core/mod.js';
 import { configureTools } from '../runtime/media/mod.js';
@@ -133,7 +133,7 @@ export async function startNode(cfg: NodeConfig): Promise<VpipeNode> {
       return (d) => (owner.id === fn ? failDeadJob(ctx, fn, d.data, d.reason) : owner.onDeadLetter?.(ctx, fn, d.data, d.reason) ?? Promise.resolve());
     });
     for (const def of services) {
-      const r = new JobRunner(ctx, def, { concurrency: cfg.concurrency ?? DEFAULT_CONCURRENCY });
+      const r = new JobRunner(ctx, def, { concurrency: cfg.concurrency ?? DEFAULT_CONCURRENCY, deadLetter: (d) => publishDeadLetter(ctx, d) });
       r.start();
       runners.push(r);
     }

@@ -4,4 +4,4 @@ import { vesService } from '../actors/ves/service.js';
 import { visService } from '../actors/vis/service.js';
 import { vvsService } from '../actors/vvs/service.js';
 
-export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService] as unknown as ServiceDefinition[];
+export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService];

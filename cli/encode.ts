@@ -3,7 +3,8 @@
  * running stack, shows a progress bar until the result event, then a summary.
  */
 import path from 'node:path';
-import { ServiceRequestError, VpipeClient } from '../runtime/jobs/mod.js';
+import { ServiceRequestError } from '../runtime/core/mod.js';
+import { VpipeClient } from '../runtime/jobs/mod.js';
 import type { ProgressEvent } from '../schemas/api.js';
 import type { EncodeResult } from '../schemas/ves.js';
 import type { ValidateResult } from '../schemas/vvs.js';
@@ -71,7 +72,7 @@ export async function encode(argv: string[]): Promise<void> {
     }
     if (!values.json) process.stdout.write(`${summary(ev.result as EncodeResult)}\n`);
   } catch (e) {
-    if (e instanceof ServiceRequestError) fail(`refused (${e.status}): ${e.message}${e.body.details ? ` ${JSON.stringify(e.body.details)}` : ''}`);
+    if (e instanceof ServiceRequestError) fail(`refused (${e.statusCode}): ${e.message}${e.body.details ? ` ${JSON.stringify(e.body.details)}` : ''}`);
     throw e;
   } finally {
     await client.close();

@@ -1,6 +1,7 @@
 /** `vpipe inspect <file|uri>` and `vpipe status <service> <jobId>`: clients of a running stack. */
 import path from 'node:path';
-import { ServiceRequestError, VpipeClient } from '../runtime/jobs/mod.js';
+import { ServiceRequestError } from '../runtime/core/mod.js';
+import { VpipeClient } from '../runtime/jobs/mod.js';
 import type { InspectResult } from '../schemas/vis.js';
 import { clientNatsUrl, fail, parse } from './args.js';
 import { renderInspection } from './report.js';
@@ -43,7 +44,7 @@ export async function inspect(argv: string[]): Promise<void> {
     const r = await inspectWith(client, toUri(positionals[0]!), { json: values.json, timeoutMs: Number(values.timeout) * 1000, priority: values.priority });
     process.exitCode = r ? 0 : 1;
   } catch (e) {
-    if (e instanceof ServiceRequestError) fail(`refused (${e.status}): ${e.message}`);
+    if (e instanceof ServiceRequestError) fail(`refused (${e.statusCode}): ${e.message}`);
     throw e;
   } finally {
     await client.close();

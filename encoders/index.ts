@@ -11,7 +11,7 @@ import type { EncoderModule, ProbeResult } from './types.js';
 import { vp9 } from './vp9/index.js';
 
 export type { ChunkEncodeSpec, EncoderModule, ProbeResult } from './types.js';
-export { SHAPES, shapeFor, type ContainerShape, type ShapeName } from './shapes.js';
+export { SHAPES, shapeFor, type NamedShape, type ShapeName } from './shapes.js';
 
 export const ENCODERS: Readonly<Record<Codec, EncoderModule>> = { h264, hevc, vp9, av1 };
 

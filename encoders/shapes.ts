@@ -1,21 +1,19 @@
 /**
- * Container shapes and the routing table that picks one per chunk encode:
+ * Shapes and the routing table that picks one per chunk encode:
  * by codec and output pixel count. HEVC, VP9 and AV1 cost several times
  * AVC's CPU per pixel, so they get a bigger shape at the same size. The
  * encoder is given shape.cpus threads, so a chunk never oversubscribes.
  */
 import { ErrorCodes, VpipeError } from '../runtime/core/mod.js';
+import type { Shape } from '../runtime/work/mod.js';
 import type { Codec } from '../schemas/ves.js';
 
 export type ShapeName = 'small' | 'medium' | 'large' | 'xlarge' | '2xlarge';
 
-export interface ContainerShape {
-  name: ShapeName;
-  cpus: number;
-  memoryMb: number;
-}
+/** A shape of the runtime's one shape type, named by tier. */
+export type NamedShape = Shape & { name: ShapeName };
 
-export const SHAPES: Readonly<Record<ShapeName, ContainerShape>> = {
+export const SHAPES: Readonly<Record<ShapeName, NamedShape>> = {
   small: { name: 'small', cpus: 1, memoryMb: 512 },
   medium: { name: 'medium', cpus: 2, memoryMb: 1024 },
   large: { name: 'large', cpus: 4, memoryMb: 2048 },
@@ -35,7 +33,7 @@ export const ROUTING: Readonly<Record<Codec, readonly [ShapeName, ShapeName, Sha
 };
 
 /** The container shape for encoding `codec` at width × height; throws BAD_REQUEST for an unknown codec or a size that is not positive integers. */
-export function shapeFor(codec: Codec, width: number, height: number): ContainerShape {
+export function shapeFor(codec: Codec, width: number, height: number): NamedShape {
   if (!Object.hasOwn(ROUTING, codec)) throw new VpipeError(ErrorCodes.BadRequest, `no routing for codec ${JSON.stringify(codec)}`);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new VpipeError(ErrorCodes.BadRequest, `output size must be positive integers, got ${width}x${height}`);

@@ -1,11 +1,8 @@
 /**
- * The job envelope every service shares (API.md): accepted replies, status,
+ * The job envelope every service shares (docs/API.md): accepted replies, status,
  * cancel, result and progress events, and error bodies.
  */
 import { z } from 'zod';
-
-export const SERVICES = ['vis', 'ves', 'vvs', 'vqs', 'cas', 'lgs', 'streaming', 'studio'] as const;
-export type ServiceId = (typeof SERVICES)[number];
 
 export const JOB_STATES = ['accepted', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export const JobState = z.enum(JOB_STATES);
@@ -22,8 +19,31 @@ export type JobRef = z.infer<typeof JobRef>;
 export const ErrorDetail = z.strictObject({ path: z.string(), message: z.string() });
 export type ErrorDetail = z.infer<typeof ErrorDetail>;
 
+/** Every error code vpipe answers with (README, Error codes). A body with any other code is refused. */
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'SCHEMA_INVALID',
+  'UNDECODABLE_PAYLOAD',
+  'PAYLOAD_TOO_LARGE',
+  'MEDIA_URI_FORBIDDEN',
+  'MEDIA_NOT_FOUND',
+  'JOB_NOT_FOUND',
+  'TOOL_FAILED',
+  'TOOL_TIMEOUT',
+  'TOOL_STALLED',
+  'TOOL_MISSING',
+  'CANCELLED',
+  'VALIDATION_FAILED',
+  'CONTENT_MISMATCH',
+  'DEAD_LETTER',
+  'UNAVAILABLE',
+  'INTERNAL',
+] as const;
+export const ErrorCode = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
 export const ErrorBody = z.strictObject({
-  code: z.string(),
+  code: ErrorCode,
   message: z.string(),
   retryable: z.boolean().optional(),
   details: z.array(ErrorDetail).optional(),

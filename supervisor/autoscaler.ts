@@ -5,12 +5,8 @@
  * count for a cooldown (and then by draining: an actor finishes its chunk).
  * Capacity is packed by priority, then first-fit decreasing by shape.
  */
+import { fitShape, type Resources } from '../runtime/work/mod.js';
 import { PRIORITIES, type Priority } from '../schemas/common.js';
-
-export interface Shape {
-  cpus: number;
-  memoryMb: number;
-}
 
 export interface PoolState {
   /** Work function, e.g. `encode.h264`. */
@@ -19,7 +15,8 @@ export interface PoolState {
   depth: Record<Priority, number>;
   /** Actors running now. */
   actors: number;
-  shape: Shape;
+  /** What one actor of the pool takes: the shape its items reserved lately, or the pool's nominal one. */
+  shape: Resources;
   min: number;
   max: number;
   /** An escalated pool (restart intensity exceeded) gets no actors until reset. */
@@ -56,17 +53,12 @@ function urgency(d: Record<Priority, number>): number {
   return i < 0 ? PRIORITIES.length : i;
 }
 
-/** An actor never reserves more than the whole node: a big shape on a small node still gets to run, alone. */
-function fit(shape: Shape, capacity: Shape): Shape {
-  return { cpus: Math.min(shape.cpus, capacity.cpus), memoryMb: Math.min(shape.memoryMb, capacity.memoryMb) };
-}
-
 /**
  * Decides target actor counts. Pure and total: never throws; targets lie in
  * [min, max] except that capacity may hold a pool below its wish (never below
  * min unless even min does not fit).
  */
-export function decide(pools: PoolState[], capacity: Shape, now: number, memory: ScalerMemory, opts: ScalerOptions = DEFAULT_SCALER): { targets: Record<string, number>; decisions: Decision[]; memory: ScalerMemory } {
+export function decide(pools: PoolState[], capacity: Resources, now: number, memory: ScalerMemory, opts: ScalerOptions = DEFAULT_SCALER): { targets: Record<string, number>; decisions: Decision[]; memory: ScalerMemory } {
   const next: ScalerMemory = { belowSince: { ...memory.belowSince } };
   const wish: Record<string, { n: number; reason: string }> = {};
   for (const p of pools) {
@@ -89,7 +81,7 @@ export function decide(pools: PoolState[], capacity: Shape, now: number, memory:
   const order = [...pools].sort((a, b) => urgency(a.depth) - urgency(b.depth) || b.shape.cpus - a.shape.cpus || b.shape.memoryMb - a.shape.memoryMb || a.fn.localeCompare(b.fn));
   const free = { ...capacity };
   const targets: Record<string, number> = {};
-  const take = (s: Shape) => {
+  const take = (s: Resources) => {
     if (s.cpus > free.cpus + 1e-9 || s.memoryMb > free.memoryMb + 1e-9) return false;
     free.cpus -= s.cpus;
     free.memoryMb -= s.memoryMb;
@@ -97,12 +89,12 @@ export function decide(pools: PoolState[], capacity: Shape, now: number, memory:
   };
   for (const p of order) {
     targets[p.fn] = 0;
-    const s = fit(p.shape, capacity);
+    const s = fitShape(p.shape, capacity);
     const floor = p.escalated ? 0 : Math.min(p.min, wish[p.fn]!.n);
     while (targets[p.fn]! < floor && take(s)) targets[p.fn]!++;
   }
   for (const p of order) {
-    const s = fit(p.shape, capacity);
+    const s = fitShape(p.shape, capacity);
     while (targets[p.fn]! < wish[p.fn]!.n && take(s)) targets[p.fn]!++;
   }
 
@@ -114,22 +106,4 @@ export function decide(pools: PoolState[], capacity: Shape, now: number, memory:
     decisions.push({ fn: p.fn, from: p.actors, to, reason: `${wish[p.fn]!.reason}${held}` });
   }
   return { targets, decisions, memory: next };
-}
-
-/**
- * OTP-style restart intensity: more than `maxRestarts` within `periodMs`
- * escalates. Each restart also waits an exponential backoff. Pure data in,
- * data out (the caller keeps the timestamps).
- */
-export function restartPolicy(
-  restarts: number[],
-  now: number,
-  opts: { maxRestarts: number; periodMs: number; baseBackoffMs: number; maxBackoffMs: number },
-): { restarts: number[]; escalate: boolean; backoffMs: number } {
-  const recent = [...restarts.filter((t) => now - t < opts.periodMs), now];
-  return {
-    restarts: recent,
-    escalate: recent.length > opts.maxRestarts,
-    backoffMs: Math.min(opts.maxBackoffMs, opts.baseBackoffMs * 2 ** (recent.length - 1)),
-  };
 }

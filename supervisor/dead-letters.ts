@@ -11,8 +11,8 @@ import { AckPolicy, DeliverPolicy, JetStreamApiError, RetentionPolicy, StorageTy
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { type RuntimeContext, STREAM_WORK, withJsRetry } from '../runtime/nats/mod.js';
-import { metrics } from '../runtime/core/mod.js';
-import { PriorityPuller } from '../runtime/work/mod.js';
+import { metrics, RetryPolicies } from '../runtime/core/mod.js';
+import { type DeadItem, PriorityPuller } from '../runtime/work/mod.js';
 
 export const STREAM_DLQ = 'VPIPE_DLQ';
 export const STREAM_ADVISORIES = 'VPIPE_ADVISORIES';
@@ -43,13 +43,8 @@ export async function ensureDeadLetterTopology(ctx: RuntimeContext): Promise<voi
   });
 }
 
-export interface DeadLetter {
-  fn: string;
-  subject: string;
-  data: Uint8Array;
-  reason: string;
-  deliveries: number;
-}
+/** A dead work item with its reason: what a pool's host hands the supervisor's dead-letter plug. */
+export type DeadLetter = DeadItem;
 
 /** Publishes a dead letter with its reason in headers (`Vpipe-Dead-Reason`, `Vpipe-Work-Subject`, `Vpipe-Deliveries`). */
 export async function publishDeadLetter(ctx: RuntimeContext, d: DeadLetter): Promise<void> {
@@ -76,8 +71,22 @@ export function startDeadLetterKeeper(ctx: RuntimeContext, owners: (fn: string) 
   const stop = new AbortController();
   const puller = new PullOne(ctx);
   const loop = (async () => {
+    let failures = 0;
     while (!stop.signal.aborted) {
-      const m = await puller.next(stop.signal).catch(() => null);
+      let m;
+      try {
+        m = await puller.next(stop.signal);
+        failures = 0;
+      } catch (e) {
+        // A pull that keeps failing (a server gone) is tried again after the poll policy's growing wait, not at once.
+        const waitMs = RetryPolicies.poll.delayMs(++failures);
+        ctx.log.warn({ err: e, waitMs }, 'dead-letter keeper: pull failed; retrying');
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, waitMs);
+          stop.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+        });
+        continue;
+      }
       if (!m) continue;
       try {
         const a = Advisory.parse(JSON.parse(new TextDecoder().decode(m.data)));

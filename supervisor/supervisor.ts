@@ -8,20 +8,25 @@ import { PRIORITIES, type Priority } from '../schemas/common.js';
 import { processConfig, type NodeOptions, type PoolOptions } from '../schemas/config.js';
 import { metrics } from '../runtime/core/mod.js';
 import { readQueueDepths, type RuntimeContext } from '../runtime/nats/mod.js';
-import { WorkWorker, type RestartIntensity, type WorkHandler } from '../runtime/work/mod.js';
-import { decide, DEFAULT_SCALER, type PoolState, type ScalerMemory, type Shape } from './autoscaler.js';
+import { type Resources, type Shape, type WorkHandler, WorkWorker, type WorkHostOptions } from '../runtime/work/mod.js';
+import { decide, DEFAULT_SCALER, type PoolState, type ScalerMemory } from './autoscaler.js';
+import { publishDeadLetter } from './dead-letters.js';
+import { Ledger } from './ledger.js';
+import { intensityPolicy, type RestartIntensity } from './restarts.js';
 
 export interface PoolSpec {
   fn: string;
   handler: WorkHandler;
-  /** What one actor of this pool reserves on the node. */
-  shape: Shape & { name: string };
+  /** The pool's nominal shape: what the autoscaler plans one actor at until its items have reserved their own. */
+  shape: Shape;
   min: number;
   max: number;
+  /** Heartbeat mode of the pool's items (default `progress`: compute work reports its tool's progress). */
+  heartbeat?: WorkHostOptions['heartbeat'];
 }
 
 export interface SupervisorOptions {
-  capacity?: Shape;
+  capacity?: Resources;
   intervalMs?: number;
   cooldownMs?: number;
   intensity?: RestartIntensity;
@@ -41,7 +46,7 @@ export function escalationHoldFromEnv(pools: Pick<PoolOptions, 'escalationHoldMs
 }
 
 /** Node capacity (VPIPE_NODE_CPUS / VPIPE_NODE_MEMORY_MB, detected by default): from the given node options, else the process's. */
-export function nodeCapacity(node: Pick<NodeOptions, 'cpus' | 'memoryMb'> = processConfig().node): Shape {
+export function nodeCapacity(node: Pick<NodeOptions, 'cpus' | 'memoryMb'> = processConfig().node): Resources {
   return { cpus: node.cpus, memoryMb: node.memoryMb };
 }
 
@@ -50,7 +55,9 @@ export class Supervisor {
   private memory: ScalerMemory = { belowSince: {} };
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> = Promise.resolve();
-  readonly capacity: Shape;
+  readonly capacity: Resources;
+  /** Every item of every pool here reserves its shape from this. */
+  readonly ledger: Ledger;
 
   constructor(
     private readonly ctx: RuntimeContext,
@@ -58,10 +65,14 @@ export class Supervisor {
     private readonly opts: SupervisorOptions = {},
   ) {
     this.capacity = opts.capacity ?? nodeCapacity();
+    this.ledger = new Ledger(this.capacity);
     for (const spec of specs) {
       const worker = new WorkWorker(ctx, spec.fn, spec.handler, {
         concurrency: 0,
-        intensity: opts.intensity,
+        heartbeat: spec.heartbeat ?? 'progress',
+        crashPolicy: intensityPolicy(opts.intensity),
+        reservations: this.ledger,
+        deadLetter: (d) => publishDeadLetter(ctx, d),
         onEscalate: (reason) => {
           metrics.poolEscalated.set({ function: spec.fn }, 1);
           ctx.log.error({ function: spec.fn, reason }, 'supervisor: pool escalated and stopped');
@@ -93,7 +104,7 @@ export class Supervisor {
     for (const { spec, worker } of this.pools.values()) {
       const depth = Object.fromEntries(PRIORITIES.map((p) => [p, 0])) as Record<Priority, number>;
       for (const d of depths) if (d.fn === spec.fn) depth[d.priority] = d.pending + d.ackPending;
-      states.push({ fn: spec.fn, depth, actors: worker.actors, shape: spec.shape, min: spec.min, max: spec.max, escalated: worker.escalated !== null });
+      states.push({ fn: spec.fn, depth, actors: worker.actors, shape: worker.recentShape ?? spec.shape, min: spec.min, max: spec.max, escalated: worker.escalated !== null });
     }
     const r = decide(states, this.capacity, this.opts.now?.() ?? Date.now(), this.memory, { ...DEFAULT_SCALER, cooldownMs: this.opts.cooldownMs ?? DEFAULT_SCALER.cooldownMs });
     this.memory = r.memory;

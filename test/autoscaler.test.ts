@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decide, restartPolicy, type PoolState, type ScalerMemory } from '../supervisor/autoscaler.js';
+import { decide, type PoolState, type ScalerMemory } from '../supervisor/autoscaler.js';
+import { restartPolicy } from '../supervisor/restarts.js';
+import { RetryPolicy } from '../runtime/core/mod.js';
 
 const depth = (high = 0, normal = 0, low = 0) => ({ high, normal, low });
 const pool = (fn: string, d: PoolState['depth'], actors: number, cpus = 1, extra: Partial<PoolState> = {}): PoolState => ({
@@ -74,7 +76,7 @@ describe('autoscaler decision', () => {
 });
 
 describe('restart intensity', () => {
-  const o = { maxRestarts: 3, periodMs: 10_000, baseBackoffMs: 100, maxBackoffMs: 5_000 };
+  const o = { maxRestarts: 3, periodMs: 10_000, backoff: new RetryPolicy({ initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 5_000, maximumAttempts: 0 }) };
   it('backs off exponentially and escalates past the intensity within the period', () => {
     let restarts: number[] = [];
     const seen: { backoffMs: number; escalate: boolean }[] = [];

@@ -7,7 +7,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceRequestError } from '../runtime/jobs/client.js';
+import { ServiceRequestError } from '../runtime/core/mod.js';
 import { startNode } from '../app/node.js';
 import { STREAM_WORK, topologyFromEnv } from '../runtime/nats/topology.js';
 import * as media from './helpers/media.js';

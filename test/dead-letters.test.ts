@@ -13,10 +13,14 @@ import { runTool } from '../runtime/media/tools.js';
 import { startNode } from '../app/node.js';
 import { topologyFromEnv, STREAM_WORK } from '../runtime/nats/topology.js';
 import { WorkWorker } from '../runtime/work/host.js';
+import { RetryPolicies } from '../runtime/core/mod.js';
 import { chunkHandler } from '../actors/ves/chunk-worker.js';
 import { encodeChunk } from '../actors/ves/compute/encode-chunk.js';
 import { h264 } from '../encoders/h264/index.js';
-import { STREAM_DLQ } from '../supervisor/dead-letters.js';
+import { publishDeadLetter, STREAM_DLQ } from '../supervisor/dead-letters.js';
+
+/** The supervisor's plug: what a pool it owns does with terminated items. */
+const toDlq = () => ({ deadLetter: (d: Parameters<typeof publishDeadLetter>[1]) => publishDeadLetter(stack.node.ctx, d) });
 import * as media from './helpers/media.js';
 import { tempDir } from './helpers/nats.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
@@ -56,7 +60,7 @@ describe('dead letters', () => {
   it('fails a job whose chunks exhaust their deliveries, with the reason, and keeps them in the DLQ', async () => {
     const crashing = new WorkWorker(stack.node.ctx, 'encode.h264', async () => {
       throw new Error('simulated encoder crash');
-    }, { concurrency: 1, retryBaseMs: 10 });
+    }, { concurrency: 1, retry: RetryPolicies.chunk.with({ initialIntervalMs: 10, maximumIntervalMs: 10 }) });
     crashing.start();
     try {
       const jobId = await stack.client.submit('vpipe.ves.encode', {
@@ -102,7 +106,7 @@ describe('dead letters', () => {
       chunkHandler(stack.node.ctx, 'lying', {
         encode: (input) => encodeChunk(h264, input.chunk.index === 2 ? { ...input, chunk: { ...input.chunk, skipFrames: (input.chunk.skipFrames ?? 0) + 1 } } : input),
       }),
-      { concurrency: 1 },
+      { concurrency: 1, ...toDlq() },
     );
     lying.start();
     try {
@@ -124,7 +128,7 @@ describe('dead letters', () => {
 
   it('dead-letters work a worker gives up on, with its reason in the headers', async () => {
     const before = await dlqMessages('encode.av1');
-    const refusing = new WorkWorker(stack.node.ctx, 'encode.av1', async () => ({ term: 'unsupported parameters for this encoder' }), { concurrency: 1 });
+    const refusing = new WorkWorker(stack.node.ctx, 'encode.av1', async () => ({ term: 'unsupported parameters for this encoder' }), { concurrency: 1, ...toDlq() });
     refusing.start();
     try {
       await stack.node.ctx.js.publish('vpipe.work.encode.av1.normal', new TextEncoder().encode('{}'));

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metrics } from '../runtime/core/metrics.js';
 import { ensureTopology, topologyFromEnv, workSubject } from '../runtime/nats/topology.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { RetryPolicy } from '../runtime/core/mod.js';
+
+const fastBackoff = new RetryPolicy({ initialIntervalMs: 10, backoffCoefficient: 2, maximumIntervalMs: 50, maximumAttempts: 0 });
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { eventually } from './helpers/stack-process.js';
 
@@ -59,7 +62,7 @@ describe('supervisor', () => {
     const sup = new Supervisor(ctx, [{ fn: 'encode.crash', shape, min: 1, max: 1, handler: async () => { calls++; throw new Error('ffmpeg died'); } }], {
       capacity: { cpus: 2, memoryMb: 2048 },
       intervalMs: 100,
-      intensity: { maxRestarts: 2, periodMs: 10_000, baseBackoffMs: 10, maxBackoffMs: 50 },
+      intensity: { maxRestarts: 2, periodMs: 10_000, backoff: fastBackoff },
       escalationHoldMs: 0, // stays stopped
     });
     sup.start();
@@ -95,7 +98,7 @@ describe('supervisor', () => {
           },
         },
       ],
-      { capacity: { cpus: 2, memoryMb: 2048 }, intervalMs: 100, intensity: { maxRestarts: 1, periodMs: 10_000, baseBackoffMs: 10, maxBackoffMs: 50 }, escalationHoldMs: 1_000 },
+      { capacity: { cpus: 2, memoryMb: 2048 }, intervalMs: 100, intensity: { maxRestarts: 1, periodMs: 10_000, backoff: fastBackoff }, escalationHoldMs: 1_000 },
     );
     sup.start();
     try {

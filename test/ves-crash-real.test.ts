@@ -23,6 +23,7 @@ import { ChunkResult } from '../actors/ves/messages.js';
 import { corpusEntry, corpusFile } from './corpus/manifest.js';
 import { tempDir } from './helpers/nats.js';
 import { eventually, spawnVpipe, type StackProcess } from './helpers/stack-process.js';
+import { descendants, running } from './helpers/procs.js';
 import { expectFrameExact, resultEvents } from './helpers/ves-proof.js';
 import { verifyOutput } from './helpers/verify-output.js';
 
@@ -68,53 +69,6 @@ function node(role: 'api,workflow' | 'encoder', run: number): StackProcess {
 }
 
 const ready = (p: StackProcess) => p.log().includes('vpipe node ready');
-
-interface ProcInfo {
-  ppid: number;
-  state: string;
-}
-
-/** ppid and state of every process, from /proc. */
-function processTable(): Map<number, ProcInfo> {
-  const t = new Map<number, ProcInfo>();
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      // pid (comm) state ppid …; comm may hold spaces, so split after the last ')'.
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      t.set(Number(d), { ppid: Number(ppid), state: state! });
-    } catch {
-      /* gone while we looked */
-    }
-  }
-  return t;
-}
-
-/** Every descendant (children, grandchildren …) of the given pids. */
-function descendants(roots: number[]): number[] {
-  const t = processTable();
-  const out: number[] = [];
-  const seen = new Set(roots);
-  for (let frontier = roots; frontier.length; ) {
-    const next: number[] = [];
-    for (const [pid, info] of t) {
-      if (frontier.includes(info.ppid) && !seen.has(pid)) {
-        seen.add(pid);
-        next.push(pid);
-      }
-    }
-    out.push(...next);
-    frontier = next;
-  }
-  return out;
-}
-
-/** Running (not gone, not a zombie waiting to be reaped). */
-function running(pid: number): boolean {
-  const s = processTable().get(pid);
-  return s !== undefined && s.state !== 'Z' && s.state !== 'X';
-}
 
 /** Indices of the chunks a node's log says it encoded (logged only after the chunk's result was recorded). */
 function encodedChunks(p: StackProcess, jobId: string): number[] {

@@ -5,14 +5,14 @@
  * idempotent: a chunk already recorded as done is acked without encoding.
  */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fromPromise } from 'xstate';
 import { encoderFor } from '../../encoders/index.js';
-import { ErrorCodes, type Logger, metrics } from '../../runtime/core/mod.js';
+import { isCrash, type Logger, metrics, RetryPolicies } from '../../runtime/core/mod.js';
 import { decodeInternal, encodePayload, isNoResponders, KV_CHUNKS, kvPutSubject, kvStream, type RuntimeContext, withJsRetry } from '../../runtime/nats/mod.js';
 import { runToCompletion } from '../../runtime/jobs/mod.js';
-import { retryBackoffMs, type Settlement, type WorkHandler } from '../../runtime/work/mod.js';
+import type { Settlement, WorkHandler } from '../../runtime/work/mod.js';
+import { shapeFor } from '../../encoders/shapes.js';
 import { chunkClock, chunkMachine, type ChunkRecord } from './chunk-machine.js';
 import { encodeChunk, type ChunkEncodeInput, type ChunkEncodeOutput } from './compute/encode-chunk.js';
 import { ChunkResult, ChunkWorkItem, chunkKey } from './messages.js';
@@ -66,15 +66,18 @@ function jobEnded(item: ChunkWorkItem, log: Logger): Settlement {
 }
 
 export interface ChunkHandlerOptions {
-  /** Most threads one encode gets (default: the node's cores). */
-  maxThreads?: number;
   /** The encode step (default: ffmpeg through the item's encoder module); the control-plane benchmark puts a no-op here. */
   encode?: (input: ChunkEncodeInput) => Promise<ChunkEncodeOutput>;
 }
 
-/** Builds the handler for one node's encoder actors; an encode never gets more threads than the node has cores. */
+/**
+ * Builds the handler for one node's encoder actors. Each item reserves the shape of its own encode
+ * (codec × output size) on the node, and its encoder runs with exactly the CPUs it was granted as threads.
+ */
 export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkHandlerOptions = {}): WorkHandler {
-  const maxThreads = opts.maxThreads ?? os.availableParallelism();
+  const retry = RetryPolicies.chunk.with({ maximumAttempts: ctx.topology.options.maxDeliver });
+  // The item's progress reporter, by item (machine context stays plain data): its ffmpeg's -progress lines keep it heartbeated.
+  const progressOf = new WeakMap<ChunkWorkItem, () => void>();
   const encode = opts.encode ?? ((input: ChunkEncodeInput) => encodeChunk(encoderFor(input.spec.recipe.codec), input));
   // Through the pipelined publisher: the same KV put, without a request's per-call overhead.
   const put = (r: ChunkRecord) =>
@@ -84,11 +87,38 @@ export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkH
     actions: chunkClock(Date.now),
     actors: {
       encode: fromPromise(({ input, signal }) =>
-        encode({ sourcePath: input.sourcePath, chunk: input.chunk, source: input.source, spec: { ...input.spec, threads: Math.max(1, Math.min(input.spec.threads, maxThreads)) }, outPath: input.outPath, signal }),
+        encode({ sourcePath: input.sourcePath, chunk: input.chunk, source: input.source, spec: input.spec, outPath: input.outPath, signal, onProgress: progressOf.get(input) }),
       ),
       record: fromPromise(({ input }) => put(input).then(() => undefined)),
     },
   });
+  /** Runs one item's chunk actor with its shape held; settles by the outcome. */
+  const encodeReserved = async (item: ChunkWorkItem, delivery: number, log: Logger, signal: AbortSignal): Promise<Settlement> => {
+    const startedAt = Date.now();
+    log.info({ frames: item.chunk.endFrame - item.chunk.startFrame, delivery, threads: item.spec.threads }, 'chunk encode started');
+    const out = await runToCompletion(machine, { item, startedAt, delivery }, signal).catch(() => null);
+    if (!out) return { nakDelayMs: 0 }; // interrupted by shutdown: give it back at once
+    if (!out.ok && !(await isDirectory(path.dirname(item.outPath)))) return jobEnded(item, log); // the job ended while this chunk ran (no cached answer here)
+    if (out.ok) {
+      const seconds = (Date.now() - startedAt) / 1000;
+      metrics.chunks.inc({ codec: item.codec, outcome: 'ok' });
+      metrics.chunkEncodeSeconds.observe({ codec: item.codec, shape: item.shape }, seconds);
+      if (seconds > 0) metrics.encodeSpeed.observe({ codec: item.codec }, item.chunk.durationSeconds / seconds);
+      log.info({ seconds, bytes: out.result.bytes }, 'chunk encoded');
+      return { ack: true };
+    }
+    if (retry.shouldRetry(out.error, delivery)) {
+      metrics.chunks.inc({ codec: item.codec, outcome: 'retry' });
+      log.warn({ error: out.error }, 'chunk failed; retrying later');
+      // The tool dying or running out of memory is an actor crash (restart intensity counts it); a tool that
+      // ran out of time or went silent is work that may succeed elsewhere, and must not escalate the pool.
+      return { nakDelayMs: retry.delayMs(delivery), crashed: isCrash(out.error) };
+    }
+    metrics.chunks.inc({ codec: item.codec, outcome: 'failed' });
+    log.error({ error: out.error }, 'chunk failed for good');
+    await put({ jobId: item.jobId, delivery, result: { index: item.chunk.index, ok: false, error: out.error, startedAt, finishedAt: Date.now() } });
+    return { term: out.error.message.slice(0, 200) };
+  };
   return async (msg, wc) => {
     let item: ChunkWorkItem;
     try {
@@ -107,30 +137,16 @@ export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkH
     }
     // A failed or cancelled job's work directory is removed: its queued chunks are moot.
     if (!(await workDirExists(path.dirname(item.outPath)))) return jobEnded(item, log);
-    const startedAt = Date.now();
-    log.info({ frames: item.chunk.endFrame - item.chunk.startFrame, delivery: msg.info.deliveryCount }, 'chunk encode started');
-    const out = await runToCompletion(machine, { item, startedAt, delivery: msg.info.deliveryCount }, wc.signal).catch(() => null);
-    if (!out) return { nakDelayMs: 0 }; // interrupted by shutdown: give it back at once
-    if (!out.ok && !(await isDirectory(path.dirname(item.outPath)))) return jobEnded(item, log); // the job ended while this chunk ran (no cached answer here)
-    if (out.ok) {
-      const seconds = (Date.now() - startedAt) / 1000;
-      metrics.chunks.inc({ codec: item.codec, outcome: 'ok' });
-      metrics.chunkEncodeSeconds.observe({ codec: item.codec, shape: item.shape }, seconds);
-      if (seconds > 0) metrics.encodeSpeed.observe({ codec: item.codec }, item.chunk.durationSeconds / seconds);
-      log.info({ seconds, bytes: out.result.bytes }, 'chunk encoded');
-      return { ack: true };
+    const delivery = msg.info.deliveryCount;
+    const reservation = await wc.reserve(shapeFor(item.codec, item.spec.width, item.spec.height)).catch(() => null);
+    if (!reservation) return { nakDelayMs: 0 }; // interrupted by shutdown while waiting for room: give it back at once
+    try {
+      // The encoder gets exactly the CPUs its shape was granted.
+      const granted: ChunkWorkItem = { ...item, spec: { ...item.spec, threads: Math.max(1, reservation.shape.cpus) } };
+      progressOf.set(granted, wc.progress);
+      return await encodeReserved(granted, delivery, log, wc.signal);
+    } finally {
+      reservation.release();
     }
-    if (out.error.retryable && msg.info.deliveryCount < ctx.topology.options.maxDeliver) {
-      metrics.chunks.inc({ codec: item.codec, outcome: 'retry' });
-      log.warn({ error: out.error }, 'chunk failed; retrying later');
-      // The tool dying or running out of memory is an actor crash (restart intensity counts it); a tool that
-      // ran out of time or went silent is work that may succeed elsewhere, and must not escalate the pool.
-      const slow = out.error.code === ErrorCodes.ToolTimeout || out.error.code === ErrorCodes.ToolStalled;
-      return { nakDelayMs: retryBackoffMs(msg.info.deliveryCount), crashed: !slow };
-    }
-    metrics.chunks.inc({ codec: item.codec, outcome: 'failed' });
-    log.error({ error: out.error }, 'chunk failed for good');
-    await put({ jobId: item.jobId, delivery: msg.info.deliveryCount, result: { index: item.chunk.index, ok: false, error: out.error, startedAt, finishedAt: Date.now() } });
-    return { term: out.error.message.slice(0, 200) };
   };
 }

@@ -63,7 +63,7 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
     const out = [];
     for (const codec of CODECS) {
       const probe = await encoderFor(codec).probe();
-      // An actor reserves the shape of a typical (720p) chunk of its codec; the supervisor packs the node with it.
+      // The pool's nominal shape (a 720p chunk of its codec) is the autoscaler's first estimate; each item then reserves its own.
       if (probe.available) out.push({ fn: encodeFunction(codec), handler: chunkHandler(ctx, workerId), shape: shapeFor(codec, 1280, 720) });
       else ctx.log.warn({ codec, reason: probe.reason }, 'encoder unavailable; this node takes no chunks for it');
     }
@@ -94,9 +94,9 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
           if (!input.job.validate) await cleanUp(input.plan, deps);
           return out;
         }),
-        validate: fromPromise(async ({ input }) => {
+        validate: fromPromise(async ({ input, signal }) => {
           await cleanUp(input.plan, deps);
-          return validateOutput(input.job, input.plan, deps);
+          return validateOutput(input.job, input.plan, deps, signal);
         }),
       },
     });

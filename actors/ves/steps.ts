@@ -274,14 +274,14 @@ export function expectationsFor(job: VesJobInput, p: Plan): Expectations {
 }
 
 /** Calls VVS through NATS; the idempotency key makes a resumed job reuse the same validation job. */
-export async function validateOutput(job: VesJobInput, p: Plan, deps: StepDeps): Promise<ValidateResult> {
+export async function validateOutput(job: VesJobInput, p: Plan, deps: StepDeps, signal?: AbortSignal): Promise<ValidateResult> {
   const client = new VpipeClient(deps.runtime.nc);
   const { jobId } = await client.request<{ jobId: string }>(
     'vpipe.vvs.validate',
     { video: { uri: job.outputPath }, expectations: expectationsFor(job, p), priority: job.priority },
     { idempotencyKey: `${deps.jobId}.validate`, timeoutMs: 60_000 },
   );
-  const ev = await client.waitForResult('vvs', jobId, { timeoutMs: 30 * 60_000 });
+  const ev = await client.waitForResult('vvs', jobId, { timeoutMs: 30 * 60_000, signal });
   if (ev.state !== 'succeeded') throw new VpipeError(ErrorCodes.Unavailable, `validation job ${jobId} ${ev.state}: ${ev.error?.message ?? ''}`, { retryable: true });
   return ev.result as ValidateResult;
 }

@@ -1,10 +1,17 @@
 /**
- * One error base for the whole project: a stable `code`, a `retryable` flag
- * that retry policy reads, and a chained `cause`. Every boundary maps it:
- * API → error reply, work queue → nak with delay or term, job → failed event.
+ * One error base for the whole project: a stable `code` (one of the
+ * documented ERROR_CODES), a `retryable` flag that retry policy reads, and a
+ * chained `cause`. Subclasses name the failures code decides on — a lost
+ * claim, a compare-and-set conflict, a full queue, a tool that failed in a
+ * given way, a service's refusal — so nothing is classified by message text.
+ * Every boundary maps the base: API → error reply, work queue → nak with
+ * delay or term, job → failed event.
  */
-import type { ErrorBody, ErrorDetail } from '../../schemas/api.js';
+import { ERROR_CODES, type ErrorBody, type ErrorCode, type ErrorDetail } from '../../schemas/api.js';
 
+export type { ErrorCode };
+
+/** `ErrorCodes.ToolTimeout === 'TOOL_TIMEOUT'`, … — the names code uses for the wire codes. */
 export const ErrorCodes = {
   BadRequest: 'BAD_REQUEST',
   SchemaInvalid: 'SCHEMA_INVALID',
@@ -24,8 +31,10 @@ export const ErrorCodes = {
   DeadLetter: 'DEAD_LETTER',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL',
-} as const;
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+} as const satisfies Record<string, ErrorCode>;
+
+// Every documented code has a name here (and the other way round): checked when this module loads.
+for (const c of ERROR_CODES) if (!(Object.values(ErrorCodes) as string[]).includes(c)) throw new Error(`ErrorCodes lacks ${c}`);
 
 /** The numeric `Nats-Service-Error-Code` each code is answered with (HTTP-like, as the micro protocol suggests). */
 const STATUS: Record<ErrorCode, number> = {
@@ -90,7 +99,80 @@ export class VpipeError extends Error {
 
   /** Rebuilds an error from its wire body (e.g. read back from a persisted job). */
   static fromBody(b: ErrorBody): VpipeError {
-    const code = (Object.values(ErrorCodes) as string[]).includes(b.code) ? (b.code as ErrorCode) : ErrorCodes.Internal;
-    return new VpipeError(code, b.message, { retryable: b.retryable ?? false, details: b.details });
+    return new VpipeError(b.code, b.message, { retryable: b.retryable ?? false, details: b.details });
   }
+}
+
+/** Another instance took the job over (our claim on it is gone): this run stops without settling anything. */
+export class ClaimLostError extends VpipeError {
+  constructor(what: string) {
+    super(ErrorCodes.Unavailable, `${what} was taken over by another instance`, { retryable: false });
+    this.name = 'ClaimLostError';
+  }
+}
+
+/** A compare-and-set write lost to a concurrent one (JetStream's wrong-last-sequence, err_code 10071): read again and retry. */
+export class CasConflictError extends VpipeError {
+  constructor(what: string, cause?: unknown) {
+    super(ErrorCodes.Unavailable, `${what} was changed concurrently`, { retryable: true, cause });
+    this.name = 'CasConflictError';
+  }
+}
+
+/** The work stream refused a message at its limits (VPIPE_MAX_QUEUED_WORK): nothing was queued; try later. */
+export class QueueFullError extends VpipeError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCodes.Unavailable, message, { retryable: true, cause });
+    this.name = 'QueueFullError';
+  }
+}
+
+/**
+ * How a tool run failed:
+ * - `undecodable`: the tool judged the input bad (never retried);
+ * - `crashed`: it died by a signal or could not start — a crash of the actor running it;
+ * - `oom`: it could not get memory under its cap (may succeed on a quieter node);
+ * - `timeout`: it ran past its time limit; `stalled`: it stopped making progress.
+ * Timeouts and stalls are slow work, not crashes: they never count against a pool's restart intensity.
+ */
+export type ToolFailure = 'undecodable' | 'crashed' | 'oom' | 'timeout' | 'stalled';
+
+const TOOL_CODE: Record<ToolFailure, ErrorCode> = {
+  undecodable: ErrorCodes.ToolFailed,
+  crashed: ErrorCodes.ToolFailed,
+  oom: ErrorCodes.ToolFailed,
+  timeout: ErrorCodes.ToolTimeout,
+  stalled: ErrorCodes.ToolStalled,
+};
+
+export class ToolError extends VpipeError {
+  constructor(
+    readonly failure: ToolFailure,
+    message: string,
+    opts: Omit<VpipeErrorOptions, 'retryable'> & { retryable?: boolean } = {},
+  ) {
+    super(TOOL_CODE[failure], message, { ...opts, retryable: opts.retryable ?? failure !== 'undecodable' });
+    this.name = 'ToolError';
+  }
+}
+
+/** A refusal from a service, as a client sees it: the micro-service status and the error body. */
+export class ServiceRequestError extends VpipeError {
+  constructor(
+    readonly statusCode: number,
+    readonly body: ErrorBody,
+  ) {
+    super(body.code, `${body.code}: ${body.message}`, { retryable: body.retryable ?? false, details: body.details });
+    this.name = 'ServiceRequestError';
+  }
+}
+
+/**
+ * Whether a failure is the actor dying (counts against the restart intensity) rather than work that may
+ * succeed later. Kept apart from `retryable`: a timeout is retryable but is not a crash.
+ */
+export function isCrash(e: ErrorBody | VpipeError): boolean {
+  if (e instanceof ToolError) return e.failure === 'crashed' || e.failure === 'oom';
+  if (e instanceof VpipeError) return e.code === ErrorCodes.Internal || e.code === ErrorCodes.ToolFailed;
+  return e.code === ErrorCodes.Internal || (e.code === ErrorCodes.ToolFailed && e.retryable === true);
 }

@@ -101,6 +101,12 @@ export const metrics = {
     labelNames: ['role', 'function'] as const,
     registers: [registry],
   }),
+  heartbeatsWithheld: new client.Counter({
+    name: 'vpipe_work_heartbeats_withheld_total',
+    help: 'Work items whose heartbeats stopped because their work made no progress for a heartbeat interval (a hung tool)',
+    labelNames: ['function'] as const,
+    registers: [registry],
+  }),
   actorEscalations: new client.Counter({
     name: 'vpipe_actor_escalations_total',
     help: 'Actor pools stopped because their restart intensity was exceeded',

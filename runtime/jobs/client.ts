@@ -5,19 +5,9 @@
  */
 import { jetstream, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, nuid, type NatsConnection } from '@nats-io/transport-node';
+import { ErrorCodes, ServiceRequestError, VpipeError } from '../core/mod.js';
 import type { ErrorBody, JobEvent, JobStatus, ProgressEvent } from '../../schemas/api.js';
 import { contentHeaders, decodePayload, drainWithin, encodePayload, type Encoding, eventSubject, IDEMPOTENCY_HEADER, isNoResponders, isTransient, natsClientTuning, STREAM_EVENTS, withJsRetry } from '../nats/mod.js';
-
-/** A refusal from a service: the micro-service error code and the error body. */
-export class ServiceRequestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: ErrorBody,
-  ) {
-    super(`${body.code}: ${body.message}`);
-    this.name = 'ServiceRequestError';
-  }
-}
 
 export class VpipeClient {
   private readonly js: JetStreamClient;
@@ -53,7 +43,7 @@ export class VpipeClient {
     const replyEnc: Encoding = msg.headers?.get('Content-Type')?.includes('json') ? 'json' : 'msgpack';
     const decoded = msg.data.length ? decodePayload(msg.data, replyEnc, Number.MAX_SAFE_INTEGER) : null;
     if (code) {
-      const err = (decoded as { error?: ErrorBody } | null)?.error ?? { code: 'UNKNOWN', message: msg.headers?.get('Nats-Service-Error') ?? '' };
+      const err = (decoded as { error?: ErrorBody } | null)?.error ?? { code: 'INTERNAL' as const, message: msg.headers?.get('Nats-Service-Error') ?? '' };
       throw new ServiceRequestError(Number(code), err);
     }
     return decoded as T;
@@ -70,7 +60,7 @@ export class VpipeClient {
   }
 
   /** Waits for a job's result event (read from the stream, so it works even if the job ended before the call). Throws on timeout. */
-  async waitForResult(service: string, jobId: string, opts: { timeoutMs?: number; onProgress?: (p: ProgressEvent) => void } = {}): Promise<JobEvent> {
+  async waitForResult(service: string, jobId: string, opts: { timeoutMs?: number; onProgress?: (p: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<JobEvent> {
     const subj = eventSubject(service, jobId);
     // A failover can take a while under load: keep trying for as long as the caller waits.
     const consumer = await withJsRetry(
@@ -83,6 +73,8 @@ export class VpipeClient {
     );
     const messages = await consumer.consume();
     const timer = setTimeout(() => void messages.close(), opts.timeoutMs ?? 120_000);
+    const onAbort = () => void messages.close();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const m of messages) {
         const enc: Encoding = m.headers?.get('Content-Type')?.includes('json') ? 'json' : 'msgpack';
@@ -90,8 +82,10 @@ export class VpipeClient {
         if (m.subject === subj) return body as JobEvent;
         opts.onProgress?.(body as ProgressEvent);
       }
+      if (opts.signal?.aborted) throw new VpipeError(ErrorCodes.Cancelled, `stopped waiting for ${service} job ${jobId}: cancelled`);
       throw new Error(`no result for ${service} job ${jobId} within ${opts.timeoutMs ?? 120_000} ms`);
     } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
       clearTimeout(timer);
       await messages.close();
     }

@@ -1,48 +1,58 @@
 /**
- * The workflow layer's host: pulls job work items by priority, runs one
- * XState actor per job, persists the actor's snapshot after every step, and
- * publishes the result once. A redelivered job (its process died) resumes
+ * The workflow layer: job work items, hosted by the work host, each run as
+ * one XState actor per job whose snapshot is persisted after every step; the
+ * result is published once. A redelivered job (its process died) resumes
  * from its last snapshot; steps must be idempotent because XState re-runs a
  * pending promise actor when it restores one.
  */
-import { createActor, type Snapshot } from 'xstate';
+import { type AnyActorRef, createActor, type Snapshot } from 'xstate';
 import { z } from 'zod';
-import { isFinal, type ErrorBody } from '../../schemas/api.js';
-import { ErrorCodes, metrics, VpipeError } from '../core/mod.js';
-import { JobStore, type JobRecord, type Versioned } from './store.js';
-import { PriorityPuller, retryBackoffMs, type WorkMessage } from '../work/mod.js';
-import { publishProgress, publishResult } from './results.js';
+import { type ErrorBody, isFinal } from '../../schemas/api.js';
+import { DEFAULT_CONCURRENCY } from '../../schemas/config.js';
+import { ClaimLostError, ErrorCodes, metrics, RetryPolicies, type RetryPolicy, VpipeError } from '../core/mod.js';
 import { decodeInternal, type RuntimeContext } from '../nats/mod.js';
-import type { JobOutput, ServiceDefinition } from './service-definition.js';
+import { type Settlement, type WorkContext, type WorkHostOptions, type WorkMessage, WorkWorker } from '../work/mod.js';
 import { cancelControlSubject } from './api-layer.js';
+import { CANCELLED_ERROR } from './machine-kit.js';
+import { publishProgress, publishResult } from './results.js';
+import type { JobOutput, ServiceDefinition } from './service-definition.js';
+import { type JobRecord, JobStore, type Versioned } from './store.js';
 
 const WorkItem = z.object({ jobId: z.string() });
 
 export interface RunnerOptions {
-  /** Jobs this process runs at once. */
+  /** Jobs this process runs at once (the job pool's actors). */
   concurrency?: number;
-  /** Backoff before a retryable failure is tried again: base × 2^(delivery-1), capped. */
-  retryBaseMs?: number;
+  /** When a retryable failure is tried again; attempts are capped at the work consumers' max_deliver. */
+  retry?: RetryPolicy;
   progressIntervalMs?: number;
+  /** Where terminated job items go (the supervisor's dead-letter stream), as for any work. */
+  deadLetter?: WorkHostOptions['deadLetter'];
 }
 
 interface Running {
-  abort: AbortController;
+  /** The job's actor, once created: a cancel request is sent to it as an event. */
+  actor: AnyActorRef | null;
   cancelled: boolean;
-  /** The delivery being worked on: replaced when the same job is redelivered to this process. */
-  msg: WorkMessage;
   /** Another instance took the job over (our claim is gone): stop without settling the message. */
   lost: boolean;
+  /** Settles when this run ends (a redelivery of the same job waits for it). */
+  done: Promise<void>;
 }
 
+/**
+ * A service's job actors: the workflow layer. The job work items are hosted
+ * by the same work host as chunk work (one pull loop, one heartbeat, one
+ * settlement); this is the handler — claim, run the job's machine with its
+ * snapshot persisted after every step, publish the result once.
+ */
 export class JobRunner {
   private readonly store: JobStore;
   private readonly log;
   private readonly running = new Map<string, Running>();
-  private readonly stopping = new AbortController();
-  private loops: Promise<void>[] = [];
+  private readonly host: WorkWorker;
+  private readonly retry: RetryPolicy;
   private ctlSub: { unsubscribe(): void } | null = null;
-  private puller: PriorityPuller | null = null;
 
   constructor(
     private readonly ctx: RuntimeContext,
@@ -51,6 +61,15 @@ export class JobRunner {
   ) {
     this.store = new JobStore(ctx.topology.jobs, def.id);
     this.log = ctx.log.child({ service: def.id, layer: 'workflow' });
+    this.retry = (opts.retry ?? RetryPolicies.job).with({ maximumAttempts: ctx.topology.options.maxDeliver });
+    // A job's actor waits on chunks for minutes without progress of its own: heartbeated while it runs.
+    this.host = new WorkWorker(ctx, def.id, (msg, wc) => this.handle(msg, wc), {
+      concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
+      heartbeat: 'alive',
+      retry: this.retry,
+      deadLetter: opts.deadLetter,
+      role: 'workflow',
+    });
   }
 
   start(): void {
@@ -61,82 +80,61 @@ export class JobRunner {
           const r = this.running.get(jobId);
           if (r) {
             r.cancelled = true;
-            r.abort.abort();
+            r.actor?.send({ type: 'cancel' });
           }
         } catch {
           /* a malformed control message is ignored */
         }
       },
     });
-    const n = this.opts.concurrency ?? 1;
-    // The loops share one puller: it pulls in batches of loops that are free.
-    const puller = new PriorityPuller(this.ctx.nc, this.def.id);
-    this.puller = puller;
-    for (let i = 0; i < n; i++) this.loops.push(this.pullAndRun(puller));
+    this.host.start();
   }
 
   /** Stops taking work, lets running jobs finish for up to graceMs, then interrupts them (they resume elsewhere from their snapshot). */
   async stop(graceMs = 10_000): Promise<void> {
-    this.stopping.abort();
-    const all = Promise.all(this.loops);
-    const timer = setTimeout(() => {
-      for (const r of this.running.values()) r.abort.abort();
-    }, graceMs);
-    await all;
-    clearTimeout(timer);
-    this.puller?.close();
+    await this.host.stop(graceMs);
     this.ctlSub?.unsubscribe();
   }
 
-  private async pullAndRun(puller: PriorityPuller): Promise<void> {
-    while (!this.stopping.signal.aborted) {
-      let taken;
-      try {
-        taken = await puller.next(this.stopping.signal);
-      } catch (e) {
-        this.log.warn({ err: e }, 'pull failed; retrying');
-        await new Promise((r) => setTimeout(r, 1_000));
-        continue;
-      }
-      if (!taken) break;
-      await this.handle(taken.msg).catch((e: unknown) => {
-        this.log.error({ err: e }, 'job handling failed; the message will be redelivered');
-        taken.msg.nak(retryBackoffMs(taken.msg.info.deliveryCount, this.opts.retryBaseMs));
-      });
-    }
-  }
-
-  private async handle(msg: WorkMessage): Promise<void> {
+  private async handle(msg: WorkMessage, wc: WorkContext): Promise<Settlement> {
     let jobId: string;
     try {
       jobId = decodeInternal(WorkItem, msg.data).jobId;
     } catch (e) {
       this.log.error({ err: e, subject: msg.subject }, 'malformed work item terminated');
-      return msg.term('malformed work item');
+      return { term: 'malformed work item' };
     }
     const cur = await this.store.get(jobId);
     if (!cur) {
       this.log.warn({ jobId }, 'work item without a job record terminated');
-      return msg.term('no job record');
+      return { term: 'no job record' };
     }
     if (isFinal(cur.record.state)) {
       // Ended before (a crash between result and ack, or cancelled while queued): make sure the event is out, then ack.
       await publishResult(this.ctx, this.store, cur.record);
       await this.ended(cur.record);
-      return msg.ack();
+      return { ack: true };
     }
-    if (cur.record.cancelRequested) return this.finish(msg, cur.record, 'cancelled', undefined, cancelledError());
+    if (cur.record.cancelRequested) return this.finish(cur.record, 'cancelled', undefined, CANCELLED_ERROR);
     const here = this.running.get(jobId);
     if (here) {
-      // Redelivered to us while we still run it (heartbeats lost in a disconnect): keep running, settle the new delivery.
-      this.log.info({ jobId, delivery: msg.info.deliveryCount }, 'job redelivered while running here; continuing with the new delivery');
-      here.msg = msg;
-      return;
+      // Redelivered to us while we still run it (heartbeats lost in a disconnect): this delivery is heartbeated until the run ends.
+      this.log.info({ jobId, delivery: wc.delivery }, 'job redelivered while running here; the new delivery is settled when the run ends');
+      await here.done;
+      return { ack: true };
     }
-    await this.run(msg, cur);
+    let finished!: () => void;
+    const running: Running = { actor: null, cancelled: false, lost: false, done: new Promise<void>((r) => (finished = r)) };
+    this.running.set(jobId, running);
+    try {
+      return await this.run(cur, running, wc);
+    } finally {
+      this.running.delete(jobId);
+      finished();
+    }
   }
 
-  private async run(msg: WorkMessage, cur: Versioned): Promise<void> {
+  private async run(cur: Versioned, running: Running, wc: WorkContext): Promise<Settlement> {
     const { jobId } = cur.record;
     const attempt = cur.record.attempts + 1;
     const log = this.log.child({ jobId, attempt });
@@ -148,47 +146,44 @@ export class JobRunner {
     );
     const resumed = claimed.record.snapshot !== undefined;
     if (resumed) metrics.jobsResumed.inc({ service: this.def.id });
-    log.info({ resumed, step: claimed.record.step, delivery: msg.info.deliveryCount }, resumed ? 'job resumed from snapshot' : 'job started');
+    log.info({ resumed, step: claimed.record.step, delivery: wc.delivery }, resumed ? 'job resumed from snapshot' : 'job started');
 
-    const running: Running = { abort: new AbortController(), cancelled: false, msg, lost: false };
-    this.running.set(jobId, running);
     metrics.jobsInFlight.inc({ service: this.def.id });
-    const heartbeat = setInterval(() => running.msg.working(), Math.max(250, Math.floor(this.ctx.topology.options.ackWaitMs / 3)));
     try {
-      const out = await this.runActor(claimed.record, attempt, running, log);
-      msg = running.msg;
+      const out = await this.runActor(claimed.record, attempt, running, wc.signal, log);
       if (running.lost) {
         log.warn('job taken over by another instance; this run stops without settling');
-        return;
+        return { leave: true };
       }
-      if (running.cancelled) return await this.finish(msg, claimed.record, 'cancelled', undefined, cancelledError());
       if (out === 'interrupted') {
         log.info('job interrupted by shutdown; it resumes from its snapshot on redelivery');
-        return msg.nak(0);
+        return { nakDelayMs: 0 };
       }
-      if (out.ok) return await this.finish(msg, claimed.record, 'succeeded', out.result);
-      const retryable = out.error.retryable === true && msg.info.deliveryCount < this.ctx.topology.options.maxDeliver;
-      if (retryable) {
-        const delay = retryBackoffMs(msg.info.deliveryCount, this.opts.retryBaseMs);
+      if (out.ok) return await this.finish(claimed.record, 'succeeded', out.result);
+      if (running.cancelled && out.error.code === ErrorCodes.Cancelled) return await this.finish(claimed.record, 'cancelled', undefined, out.error);
+      if (this.retry.shouldRetry(out.error, wc.delivery)) {
+        const delay = this.retry.delayMs(wc.delivery);
         log.warn({ error: out.error, delayMs: delay }, 'retryable failure; job will be retried from its last snapshot');
-        return msg.nak(delay);
+        return { nakDelayMs: delay };
       }
-      return await this.finish(msg, claimed.record, 'failed', undefined, out.error);
+      return await this.finish(claimed.record, 'failed', undefined, out.error);
     } finally {
-      clearInterval(heartbeat);
-      this.running.delete(jobId);
       metrics.jobsInFlight.dec({ service: this.def.id });
     }
   }
 
   /** Runs the job's actor to its end; persists the snapshot after every step (state change). */
-  private runActor(record: JobRecord, attempt: number, running: Running, log: JobRunner['log']): Promise<JobOutput | 'interrupted'> {
+  private runActor(record: JobRecord, attempt: number, running: Running, interrupt: AbortSignal, log: JobRunner['log']): Promise<JobOutput | 'interrupted'> {
     const svc = this.def.id;
     let lastProgress = 0;
+    // Aborted on shutdown or when the run must stop (a lost claim, a failed persist); a cancel is an event.
+    const stop = new AbortController();
+    const onInterrupt = () => stop.abort();
+    interrupt.addEventListener('abort', onInterrupt, { once: true });
     const machine = this.def.workflow({
       jobId: record.jobId,
       runtime: this.ctx,
-      signal: running.abort.signal,
+      signal: stop.signal,
       log,
       progress: (step, fraction, extra) => {
         const now = Date.now();
@@ -206,7 +201,7 @@ export class JobRunner {
     let lastStep = stepName((actor.getSnapshot() as { value: unknown }).value);
     let stepStarted = Date.now();
 
-    return new Promise((resolve) => {
+    return new Promise<JobOutput | 'interrupted'>((resolve) => {
       let settled = false;
       const settle = (v: JobOutput | 'interrupted') => {
         if (settled) return;
@@ -226,28 +221,32 @@ export class JobRunner {
           persisted = persisted
             .then(() =>
               this.store.update(record.jobId, (r) => {
-                if (r.attempts !== attempt) throw new VpipeError(ErrorCodes.Unavailable, 'job taken over by another instance', { retryable: true });
+                if (r.attempts !== attempt) throw new ClaimLostError(`job ${record.jobId}`);
                 return { ...r, step, snapshot };
               }),
             )
             .catch((e: unknown) => {
               // Never an unhandled rejection: a lost claim stops this run; another failure ends it (retryable).
               persistFailure ??= e;
-              if (VpipeError.from(e).message.includes('taken over')) running.lost = true;
-              running.abort.abort();
+              if (e instanceof ClaimLostError) running.lost = true;
+              stop.abort();
             });
         },
         error: (e) => settle({ ok: false, error: VpipeError.from(e).toBody() }),
       });
-      running.abort.signal.addEventListener('abort', () => {
+      stop.signal.addEventListener('abort', () => {
+        interrupt.removeEventListener('abort', onInterrupt);
         actor.stop();
         settle('interrupted');
       });
       actor.start();
+      running.actor = actor;
+      // Cancelled while it was being claimed: the event goes to the machine as soon as it runs.
+      if (running.cancelled) actor.send({ type: 'cancel' });
     });
   }
 
-  private async finish(msg: WorkMessage, record: JobRecord, state: 'succeeded' | 'failed' | 'cancelled', result?: unknown, error?: ErrorBody): Promise<void> {
+  private async finish(record: JobRecord, state: 'succeeded' | 'failed' | 'cancelled', result?: unknown, error?: ErrorBody): Promise<Settlement> {
     const v = await this.store.update(record.jobId, (r) => {
       const next: JobRecord = { ...r, state, step: undefined, snapshot: undefined };
       if (result !== undefined) next.result = result;
@@ -256,10 +255,10 @@ export class JobRunner {
     });
     await publishResult(this.ctx, this.store, v.record);
     await this.ended(v.record);
-    await msg.ack();
     metrics.jobsFinished.inc({ service: this.def.id, state });
     metrics.jobDuration.observe({ service: this.def.id, state }, (Date.now() - Date.parse(record.submittedAt)) / 1000);
     this.log.info({ jobId: record.jobId, state, error: error?.code }, 'job finished');
+    return { ack: true };
   }
 
   /** Lets the service clean up after a failed or cancelled job. Never throws. */
@@ -297,7 +296,4 @@ function internal(message: string): ErrorBody {
   return { code: ErrorCodes.Internal, message, retryable: false };
 }
 
-function cancelledError(): ErrorBody {
-  return { code: ErrorCodes.Cancelled, message: 'cancelled by request' };
-}
 

@@ -9,7 +9,7 @@ import type { ErrorBody } from '../../schemas/api.js';
 import type { Priority } from '../../schemas/common.js';
 import type { Logger } from '../core/mod.js';
 import type { RuntimeContext } from '../nats/mod.js';
-import type { WorkHandler } from '../work/mod.js';
+import type { Shape, WorkHandler } from '../work/mod.js';
 
 /** What a workflow's steps get from the runtime: the job's cancellation signal, a logger and a progress reporter. */
 export interface StepDeps {
@@ -44,7 +44,7 @@ export interface ServiceDefinition<Req = unknown, Input = unknown> {
   /** Work queues beyond the service's own job queue (e.g. `encode.h264`): created with the topology. */
   workFunctions?: readonly string[];
   /** Compute actors a node with the `encoder` role runs for this service (one pool per function it can serve here). */
-  workers?(ctx: RuntimeContext): Promise<{ fn: string; handler: WorkHandler; shape: { name: string; cpus: number; memoryMb: number } }[]>;
+  workers?(ctx: RuntimeContext): Promise<{ fn: string; handler: WorkHandler; shape: Shape }[]>;
   /**
    * Told once a job has failed or was cancelled, so what it left behind (temporary files, per-job records)
    * is removed. May be told more than once (a redelivered final job); must be idempotent.

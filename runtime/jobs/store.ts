@@ -8,8 +8,8 @@ import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
 import { ErrorBody, JobState, type JobStatus } from '../../schemas/api.js';
 import { Priority } from '../../schemas/common.js';
-import { ErrorCodes, VpipeError } from '../core/mod.js';
-import { decodeInternal, encodePayload, withJsRetry } from '../nats/mod.js';
+import { CasConflictError, ErrorCodes, VpipeError } from '../core/mod.js';
+import { decodeInternal, encodePayload, isWrongLastSequence, withJsRetry } from '../nats/mod.js';
 
 export const JobRecord = z.object({
   jobId: z.string(),
@@ -83,9 +83,7 @@ export class JobStore {
     for (let attempt = 0; attempt < 10; attempt++) {
       const cur = await this.get(jobId);
       if (!cur) throw new VpipeError(ErrorCodes.JobNotFound, `job ${jobId} not found`);
-      if (expectRevision !== undefined && cur.revision !== expectRevision) {
-        throw new VpipeError(ErrorCodes.Unavailable, `job ${jobId} was changed by another instance`, { retryable: true });
-      }
+      if (expectRevision !== undefined && cur.revision !== expectRevision) throw new CasConflictError(`job ${jobId}`);
       const next = change(cur.record);
       if (!next) return cur;
       next.updatedAt = new Date().toISOString();
@@ -93,11 +91,12 @@ export class JobStore {
         const revision = await withJsRetry(() => this.kv.update(this.key(jobId), encodePayload(next, 'msgpack'), cur.revision));
         return { record: next, revision };
       } catch (e) {
-        if (expectRevision !== undefined) throw VpipeError.from(e);
-        // wrong last sequence: someone else wrote; read again
+        // Only the server's wrong-last-sequence is a lost race (read again); anything else is thrown as it is.
+        if (!isWrongLastSequence(e)) throw e;
+        if (expectRevision !== undefined) throw new CasConflictError(`job ${jobId}`, e);
       }
     }
-    throw new VpipeError(ErrorCodes.Unavailable, `job ${jobId}: too many concurrent updates`, { retryable: true });
+    throw new CasConflictError(`job ${jobId} (10 concurrent updates in a row)`);
   }
 
   async delete(jobId: string): Promise<void> {

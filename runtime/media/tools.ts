@@ -7,11 +7,11 @@
  * never be read as an option or a protocol.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dieWithParent } from './child-lifetime.js';
-import { ErrorCodes, metrics, VpipeError } from '../core/mod.js';
+import { ErrorCodes, metrics, ToolError, VpipeError } from '../core/mod.js';
 import type { ToolOptions } from '../../schemas/config.js';
 import { resolveToolLimits, toolOptions, ToolWatchdog, type ToolStepKind } from './tool-limits.js';
 
@@ -41,6 +41,11 @@ export interface RunToolOptions {
   onStderrLine?: (line: string) => void;
   /** Streams stdout line by line (e.g. `-progress pipe:1`, CSV packet lists). */
   onStdoutLine?: (line: string) => void;
+  /**
+   * Run this executable instead of VPIPE_FFMPEG/VPIPE_FFPROBE (a path, or a name looked up on PATH): a
+   * second build for one purpose, e.g. the static ffmpeg with libvmaf VQS measures with. Errors still name `tool`.
+   */
+  binary?: string;
   /** Keep stdout in the result (default true). Turn off when streaming large output through onStdoutLine. */
   keepStdout?: boolean;
   /** Kept stdout beyond this kills the tool and throws TOOL_FAILED (default 64 MiB). */
@@ -112,11 +117,11 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
   if (opts.signal?.aborted) {
     return Promise.reject(new VpipeError(ErrorCodes.Cancelled, `${tool} not started: cancelled`));
   }
-  const binary = resolveExecutable(toolBinary(tool, tools));
+  const wanted = opts.binary ?? toolBinary(tool, tools);
+  const binary = resolveExecutable(wanted);
   if (!binary) {
-    return Promise.reject(
-      new VpipeError(ErrorCodes.ToolMissing, `${tool} not found (looked for '${toolBinary(tool, tools)}'; set VPIPE_${tool.toUpperCase()} or PATH)`),
-    );
+    const hint = opts.binary === undefined ? `; set VPIPE_${tool.toUpperCase()} or PATH` : '';
+    return Promise.reject(new VpipeError(ErrorCodes.ToolMissing, `${tool} not found (looked for '${wanted}'${hint})`));
   }
   const prlimit = memoryLimit > 0 ? findPrlimit() : null;
   // setpriv and prlimit each exec the next in place, so the pid we kill is the tool itself,
@@ -158,8 +163,8 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
     const watchdog = new ToolWatchdog(started, timeoutMs, stallMs, (what) =>
       kill(
         what === 'timeout'
-          ? new VpipeError(ErrorCodes.ToolTimeout, `${tool} exceeded its ${timeoutMs} ms time limit${timeoutNote} and was killed`, { retryable: true })
-          : new VpipeError(ErrorCodes.ToolStalled, `${tool} made no progress for ${stallMs! / 1000} s and was killed`, { retryable: true }),
+          ? new ToolError('timeout', `${tool} exceeded its ${timeoutMs} ms time limit${timeoutNote} and was killed`)
+          : new ToolError('stalled', `${tool} made no progress for ${stallMs! / 1000} s and was killed`),
       ),
     );
     let lastActivityCall = -Infinity;
@@ -170,6 +175,9 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
       lastActivityCall = performance.now();
       guard(onActivity);
     };
+    // Working without output (an encoder flushing its lookahead) is progress too: the tool's CPU time
+    // advancing counts as activity. A stopped, deadlocked or blocked tool uses none.
+    const cpuWatch = pid === undefined ? null : watchCpu(pid, activity);
     const onAbort = (): void => kill(new VpipeError(ErrorCodes.Cancelled, `${tool} cancelled`));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -217,6 +225,7 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
       if (settled) return;
       settled = true;
       watchdog.stop();
+      if (cpuWatch) clearInterval(cpuWatch);
       opts.signal?.removeEventListener('abort', onAbort);
       const outcome = failure instanceof VpipeError ? failure.code.toLowerCase() : child.exitCode === 0 ? 'ok' : 'exit_nonzero';
       metrics.toolRuns.inc({ tool, outcome });
@@ -249,6 +258,32 @@ export function runTool(tool: MediaTool, args: string[], opts: RunToolOptions = 
 
 export type ToolRunner = typeof runTool;
 
+const CPU_SAMPLE_MS = 1_000;
+
+/** CPU ticks (user + system) a process has used, from /proc (Linux); null where unreadable. */
+export function cpuTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid … utime stime are fields 14 and 15; comm may hold spaces, so count after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return null;
+  }
+}
+
+/** Calls `onWork` whenever the process's CPU time has advanced since the last sample. */
+function watchCpu(pid: number, onWork: () => void): NodeJS.Timeout {
+  let last = cpuTicks(pid);
+  const t = setInterval(() => {
+    const now = cpuTicks(pid);
+    if (now !== null && last !== null && now > last) onWork();
+    last = now ?? last;
+  }, CPU_SAMPLE_MS);
+  t.unref();
+  return t;
+}
+
 /**
  * Tells "the tool judged the input" apart from "the tool never really ran":
  * death by signal (crash, OOM killer, an outside SIGKILL) or failing to load
@@ -257,14 +292,10 @@ export type ToolRunner = typeof runTool;
  */
 export function assertToolRan(tool: MediaTool, r: RunToolResult): void {
   if (r.signal !== null) {
-    throw new VpipeError(ErrorCodes.ToolFailed, `${tool} died with ${r.signal}`, { retryable: r.signal === 'SIGKILL' });
+    throw new ToolError('crashed', `${tool} died with ${r.signal}`, { retryable: r.signal === 'SIGKILL' });
   }
   if (r.code !== 0 && /Cannot allocate memory|failed to map segment|error while loading shared libraries/i.test(r.stderr)) {
-    throw new VpipeError(
-      ErrorCodes.ToolFailed,
-      `${tool} could not get memory under its address-space limit (VPIPE_TOOL_MEMORY_LIMIT_BYTES): ${r.stderr.trim().slice(-200)}`,
-      { retryable: true },
-    );
+    throw new ToolError('oom', `${tool} could not get memory under its address-space limit (VPIPE_TOOL_MEMORY_LIMIT_BYTES): ${r.stderr.trim().slice(-200)}`);
   }
 }
 

@@ -2,7 +2,7 @@
 export { drainWithin } from './close.js';
 export { createRuntimeContext, natsClientTuning, type RuntimeContext } from './context.js';
 export { contentHash, getFrameIndex, putFrameIndex } from './frame-index-store.js';
-export { isNoResponders, isStreamFull, isTransient, withJsRetry } from './js-retry.js';
+export { isNoResponders, isStreamFull, isTransient, isWrongLastSequence, withJsRetry } from './js-retry.js';
 export { kvPutSubject, kvStream } from './publisher.js';
 export { monitorQueueDepths, readQueueDepths } from './queue-depth.js';
 export { REPO_ROOT, freePort, startNatsServer, type NatsServerHandle } from './server.js';

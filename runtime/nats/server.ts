@@ -1,6 +1,6 @@
 /**
  * Starts and stops real nats-server processes: the embedded server of
- * `vpipe up`, and the servers and 3-node clusters the tests start. Needs
+ * `vpipe up`, and the servers the tests start (test/helpers/nats.ts joins them into clusters). Needs
  * nats-server >= 2.10 (2.9 cannot fsync every write and has advisories).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -172,35 +172,6 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     },
     async restart() {
       await launch();
-    },
-  };
-}
-
-export interface NatsCluster {
-  servers: NatsServerHandle[];
-  /** Comma-separated client URLs of every member (what NATS_URL takes). */
-  urls: string;
-  stop(): Promise<void>;
-}
-
-/** Starts an n-node cluster on loopback, each member with its own store under baseDir. */
-export async function startNatsCluster(n: number, baseDir: string): Promise<NatsCluster> {
-  const routes = await Promise.all(Array.from({ length: n }, () => freePort()));
-  const servers = await Promise.all(
-    routes.map((port, i) =>
-      startNatsServer({
-        dataDir: path.join(baseDir, `n${i + 1}`),
-        serverName: `n${i + 1}`,
-        logFile: path.join(baseDir, `n${i + 1}.log`),
-        cluster: { name: 'vpipe', port, routes },
-      }),
-    ),
-  );
-  return {
-    servers,
-    urls: servers.map((s) => s.url).join(','),
-    stop: async () => {
-      await Promise.all(servers.map((s) => s.stop()));
     },
   };
 }

@@ -1,4 +1,5 @@
 /** Public names of runtime/work/ (generated from what the rest of the tree uses; keep it the only way in). */
-export { WorkWorker, retryBackoffMs, type RestartIntensity, type Settlement, type WorkHandler } from './host.js';
+export { WorkWorker, type CrashPolicy, type DeadItem, type Settlement, type WorkContext, type WorkHandler, type WorkHostOptions } from './host.js';
 export { type WorkMessage } from './message.js';
 export { PriorityPuller } from './puller.js';
+export { fitShape, UNLIMITED, type Reservation, type Reservations, type Resources, type Shape } from './shape.js';

@@ -2,7 +2,36 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startNatsCluster, startNatsServer, type NatsCluster, type NatsServerHandle } from '../../runtime/nats/server.js';
+import { freePort, startNatsServer, type NatsServerHandle } from '../../runtime/nats/server.js';
+
+export interface NatsCluster {
+  servers: NatsServerHandle[];
+  /** Comma-separated client URLs of every member (what NATS_URL takes). */
+  urls: string;
+  stop(): Promise<void>;
+}
+
+/** Starts an n-node cluster on loopback, each member with its own store under baseDir. */
+export async function startNatsCluster(n: number, baseDir: string): Promise<NatsCluster> {
+  const routes = await Promise.all(Array.from({ length: n }, () => freePort()));
+  const servers = await Promise.all(
+    routes.map((port, i) =>
+      startNatsServer({
+        dataDir: path.join(baseDir, `n${i + 1}`),
+        serverName: `n${i + 1}`,
+        logFile: path.join(baseDir, `n${i + 1}.log`),
+        cluster: { name: 'vpipe', port, routes },
+      }),
+    ),
+  );
+  return {
+    servers,
+    urls: servers.map((s) => s.url).join(','),
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
+}
 
 export interface TestServer extends NatsServerHandle {
   dir: string;

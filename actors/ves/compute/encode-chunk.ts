@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs/promises';
 import type { ChunkEncodeSpec, EncoderModule } from '../../../encoders/types.js';
-import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
+import { ErrorCodes, ToolError, VpipeError } from '../../../runtime/core/mod.js';
 import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 import type { ChunkPlan } from '../../../schemas/ves.js';
 import type { ChunkWorkItem } from '../messages.js';
@@ -173,6 +173,8 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
       signal: input.signal,
       keepStdout: false,
       limit: { mediaSeconds: decodedSeconds, kind: 'encode' },
+      // Any sign of work (a line, CPU time while the encoder flushes its lookahead) is progress for the heartbeat.
+      onActivity: input.onProgress && (() => input.onProgress!(Math.max(0, frames - warm), speed)),
       onStdoutLine: (line) => {
         const [k, v] = line.split('=');
         if (k === 'frame') frames = Number(v) || frames;
@@ -185,7 +187,9 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
     if (r.code !== 0) {
       const undecodable = /Error while decoding|Invalid data found|No JPEG data|concealing|corrupt/i.test(r.stderr);
       const tail = r.stderr.trim().split('\n').slice(-2).join(' | ').slice(-300);
-      throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: ${undecodable ? `${range} could not be decoded` : 'encoding failed'} (ffmpeg exited ${r.code}): ${tail}`);
+      throw undecodable
+        ? new ToolError('undecodable', `chunk ${input.chunk.index}: ${range} could not be decoded (ffmpeg exited ${r.code}): ${tail}`)
+        : new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: encoding failed (ffmpeg exited ${r.code}): ${tail}`);
     }
     if (input.source) {
       const taken = parseCrcHashes(await fs.readFile(crc, 'utf8').catch(() => ''));
@@ -193,7 +197,7 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
       if (problem) throw new VpipeError(ErrorCodes.ContentMismatch, `chunk ${input.chunk.index}: ${problem}`, { details: [{ path: `chunks.${input.chunk.index}`, message: problem }] });
     }
     if (frames !== expected + warm) {
-      throw new VpipeError(ErrorCodes.ToolFailed, `chunk ${input.chunk.index}: encoded ${frames - warm} frames, expected ${expected} (${range} could not all be decoded)`);
+      throw new ToolError('undecodable', `chunk ${input.chunk.index}: encoded ${frames - warm} frames, expected ${expected} (${range} could not all be decoded)`);
     }
     if (warm > 0 && input.source) {
       const cut = await run('ffmpeg', cutArgs(warmPath, tmp, input.chunk.warmUpTicks!, input.source.timeBase, input.chunk), { signal: input.signal, limit: { mediaSeconds: input.chunk.durationSeconds, kind: 'assemble' } });
