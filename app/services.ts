@@ -3,5 +3,6 @@ import type { ServiceDefinition } from '../runtime/jobs/mod.js';
 import { vesService } from '../actors/ves/service.js';
 import { visService } from '../actors/vis/service.js';
 import { vvsService } from '../actors/vvs/service.js';
+import { vqsService } from '../actors/vqs/service.js';
 
-export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService];
+export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService, vqsService];

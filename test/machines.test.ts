@@ -1,5 +1,5 @@
 /**
- * Every job machine (VIS, VES, VVS) and the VES chunk machine, with fake steps:
+ * Every job machine (VIS, VES, VVS, VQS), the VES chunk machine and the VQS segment machine, with fake steps:
  * a snapshot persisted mid-step survives a JSON round trip and finishes after a
  * restore, re-running only the step that was in flight; `{ type: 'cancel' }`
  * mid-step ends in `cancelled` and aborts the step's signal.
@@ -14,6 +14,10 @@ import type { ProbeData, ScanData } from '../actors/vis/compute/index.js';
 import { inspectionMachine, type VisJobInput } from '../actors/vis/workflow.js';
 import type { MeasureData } from '../actors/vvs/compute/index.js';
 import { validationMachine, type VvsJobInput } from '../actors/vvs/workflow.js';
+import type { SegmentResult, SegmentWorkItem } from '../actors/vqs/messages.js';
+import { type MeasuredSegment, segmentMachine } from '../actors/vqs/segment-machine.js';
+import { measurementMachine, type Plan as VqsPlan, type VqsJobInput } from '../actors/vqs/workflow.js';
+import type { MeasureResult } from '../schemas/vqs.js';
 import { ErrorCodes, VpipeError } from '../runtime/core/mod.js';
 import { runToCompletion } from '../runtime/jobs/mod.js';
 import type { InspectResult } from '../schemas/vis.js';
@@ -257,6 +261,65 @@ describe('VES chunk machine', () => {
     const unclocked = chunkMachine.provide({ actors: { encode: steps.step<ChunkWorkItem, ChunkEncodeOutput>('encode', () => out) } });
     await expect(toPromise(createActor(unclocked, { input }).start())).rejects.toThrow(/no clock/);
     expect(steps.calls).toEqual(['encode']);
+  });
+});
+
+describe('VQS measurement machine', () => {
+  const job = { referencePath: '/m/ref.mkv', distortedPath: '/m/enc.mp4', metrics: ['psnr'] } as unknown as VqsJobInput;
+  const plan = { metrics: ['psnr'], compared: 50, segments: [{ index: 0, startFrame: 0, endFrame: 50 }] } as unknown as VqsPlan;
+  const result = { metrics: { psnr: { mean: 40 } }, segments: 1 } as unknown as MeasureResult;
+  const provided = (steps: FakeSteps) =>
+    measurementMachine.provide({
+      actors: {
+        plan: steps.step<VqsJobInput, VqsPlan>('plan', () => plan),
+        dispatch: steps.step<{ job: VqsJobInput; plan: VqsPlan }, void>('dispatch', () => undefined),
+        measure: steps.step<{ job: VqsJobInput; plan: VqsPlan }, MeasureResult>('measure', () => result),
+        clean: steps.step<VqsJobInput, void>('clean', () => undefined),
+      },
+    });
+
+  it('restored from a snapshot persisted while measuring, re-runs only the reduce and the clean-up', async () => {
+    const first = new FakeSteps(['measure']);
+    const persisted = await persistAt(provided(first), job, 'measuring');
+    expect(first.calls).toEqual(['plan', 'dispatch', 'measure']);
+
+    const { steps: second, snap } = await finishFrom(provided, job, persisted);
+    expect(second.calls).toEqual(['measure', 'clean']);
+    expect(second.inputs.get('measure')).toEqual({ job, plan });
+    expect(snap.value).toBe('done');
+    expect(snap.output).toEqual({ ok: true, result });
+  });
+
+  it('cancelled while waiting for segments ends in cancelled with the CANCELLED output and aborts the wait', async () => {
+    const { steps } = await cancelDuring(provided, job, 'measuring', 'measure');
+    expect(steps.calls).toEqual(['plan', 'dispatch', 'measure']);
+  });
+});
+
+describe('VQS segment machine', () => {
+  const item = { jobId: 'job1', index: 2 } as unknown as SegmentWorkItem;
+  const measured: MeasuredSegment = { frames: 2, psnrY: [40, 41], seconds: 0.1 };
+  const provided = (steps: FakeSteps) =>
+    segmentMachine.provide({
+      actors: {
+        measure: steps.step<SegmentWorkItem, MeasuredSegment>('measure', () => measured),
+        record: steps.step<{ jobId: string; result: SegmentResult }, void>('record', () => undefined),
+      },
+    });
+
+  it('records the scores under its index and delivery, and is not re-measured when restored while recording', async () => {
+    const first = new FakeSteps(['record']);
+    const persisted = await persistAt(provided(first), { item, delivery: 3 }, 'recording');
+    expect(first.inputs.get('record')).toEqual({ jobId: 'job1', result: { ...measured, index: 2, ok: true, delivery: 3 } });
+
+    const { steps: second, snap } = await finishFrom(provided, { item, delivery: 3 }, persisted);
+    expect(second.calls).toEqual(['record']);
+    expect(snap.output).toEqual({ ok: true, result: measured });
+  });
+
+  it('cancelled while measuring ends in cancelled and aborts the measurement', async () => {
+    const { steps } = await cancelDuring(provided, { item, delivery: 1 }, 'measuring', 'measure');
+    expect(steps.calls).toEqual(['measure']);
   });
 });
 
