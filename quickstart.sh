@@ -39,6 +39,9 @@ ensure_os_packages() {
   command -v prlimit >/dev/null && command -v setpriv >/dev/null || missing+=(util-linux)
   command -v dpkg-deb >/dev/null || missing+=(dpkg)
   if ! command -v node >/dev/null || ! version_ge "$(node -v | tr -d v)" 18.19; then missing+=(nodejs npm); fi
+  # pip fetches the libvmaf-capable ffmpeg for VQS (deploy/fetch-vmaf-ffmpeg.sh); unzip unpacks it.
+  command -v pip3 >/dev/null || command -v pip >/dev/null || python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+  command -v unzip >/dev/null || missing+=(unzip)
   if [ ${#missing[@]} -gt 0 ]; then log "installing ${missing[*]} with apt"; apt_install "${missing[@]}"; fi
   command -v npm >/dev/null || { log "installing npm with apt"; apt_install npm; }
 }
@@ -99,7 +102,8 @@ ensure_npm_packages() {
   echo "$h" >node_modules/.vpipe-lock-hash
 }
 
-setup() { ensure_os_packages; ensure_nats_server; ensure_npm_packages; }
+# The libvmaf-capable static ffmpeg for VQS (GPLv3; never fails set-up: without it VQS reports VMAF unavailable).
+setup() { ensure_os_packages; ensure_nats_server; ensure_npm_packages; bash deploy/fetch-vmaf-ffmpeg.sh; }
 
 cmd=${1:-demo}
 [ $# -gt 0 ] && shift

@@ -11,7 +11,3 @@ export const rootLogger: Logger = pino({
   timestamp: pino.stdTimeFunctions.isoTime,
   formatters: { level: (label) => ({ level: label }) },
 });
-
-export function serviceLogger(service: string): Logger {
-  return rootLogger.child({ service });
-}
