@@ -6,7 +6,7 @@
  * definition is built per chunk).
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { type CancelEvent, cancelledState, notProvided, onCancel, type Outcome, outputOf, recordError } from '../../runtime/jobs/mod.js';
+import { type CancelEvent, cancelledState, notProvided, onCancel, type Outcome, outputOf, recordError, stepsFor } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { ChunkResult, ChunkWorkItem } from './messages.js';
 import type { ChunkEncodeOutput } from './compute/encode-chunk.js';
@@ -29,6 +29,12 @@ export interface ChunkRecord {
   result: ChunkResult;
 }
 
+const actors = {
+  encode: fromPromise<ChunkEncodeOutput, ChunkWorkItem>(notProvided('encode')),
+  record: fromPromise<void, ChunkRecord>(notProvided('record')),
+};
+const step = stepsFor<ChunkContext, typeof actors>();
+
 export const chunkMachine = setup({
   types: {
     input: {} as { item: ChunkWorkItem; startedAt: number; delivery: number },
@@ -43,46 +49,32 @@ export const chunkMachine = setup({
       throw new Error('the chunk machine has no clock: provide chunkClock(now)');
     }),
   },
-  actors: {
-    encode: fromPromise<ChunkEncodeOutput, ChunkWorkItem>(notProvided('encode')),
-    record: fromPromise<void, ChunkRecord>(notProvided('record')),
-  },
+  actors,
 }).createMachine({
   id: 'ves-chunk',
   context: ({ input }) => ({ item: input.item, startedAt: input.startedAt, delivery: input.delivery, encoded: null, finishedAt: null, error: null }),
   initial: 'encoding',
   on: onCancel,
   states: {
-    encoding: {
-      invoke: {
-        src: 'encode',
-        input: ({ context }) => context.item,
-        onDone: { target: 'recording', actions: [assign({ encoded: ({ event }) => event.output }), 'stampFinished'] },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    recording: {
-      invoke: {
-        src: 'record',
-        input: ({ context }): ChunkRecord => ({
-          jobId: context.item.jobId,
-          delivery: context.delivery,
-          result: {
-            index: context.item.chunk.index,
-            ok: true,
-            path: context.item.outPath,
-            frames: context.encoded!.frames,
-            bytes: context.encoded!.bytes,
-            encodeSeconds: context.encoded!.encodeSeconds,
-            startSeconds: context.encoded!.startSeconds ?? undefined,
-            startedAt: context.startedAt,
-            finishedAt: context.finishedAt!,
-          },
-        }),
-        onDone: 'done',
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
+    encoding: step('encode', { input: ({ context }) => context.item, assign: 'encoded', then: 'stampFinished', next: 'recording' }),
+    recording: step('record', {
+      input: ({ context }): ChunkRecord => ({
+        jobId: context.item.jobId,
+        delivery: context.delivery,
+        result: {
+          index: context.item.chunk.index,
+          ok: true,
+          path: context.item.outPath,
+          frames: context.encoded!.frames,
+          bytes: context.encoded!.bytes,
+          encodeSeconds: context.encoded!.encodeSeconds,
+          startSeconds: context.encoded!.startSeconds ?? undefined,
+          startedAt: context.startedAt,
+          finishedAt: context.finishedAt!,
+        },
+      }),
+      next: 'done',
+    }),
     done: { type: 'final' },
     failed: { type: 'final' },
     cancelled: cancelledState<ChunkContext>(),

@@ -6,7 +6,7 @@
  * notifier. Pure declaration: `steps.ts` provides the steps.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError } from '../../runtime/jobs/mod.js';
+import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError, stepsFor } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { ChunkPlan, Container, EncodeResult, Recipe } from '../../schemas/ves.js';
 import type { ValidateResult } from '../../schemas/vvs.js';
@@ -62,6 +62,15 @@ export interface VesContext {
   error: ErrorBody | null;
 }
 
+const actors = {
+  plan: fromPromise<Plan, VesJobInput>(notProvided('plan')),
+  dispatch: fromPromise<void, { job: VesJobInput; plan: Plan }>(notProvided('dispatch')),
+  awaitChunks: fromPromise<Encoded, { job: VesJobInput; plan: Plan }>(notProvided('awaitChunks')),
+  assemble: fromPromise<{ bytes: number }, { job: VesJobInput; plan: Plan; encoded: Encoded | null }>(notProvided('assemble')),
+  validate: fromPromise<ValidateResult, { job: VesJobInput; plan: Plan }>(notProvided('validate')),
+};
+const step = stepsFor<VesContext, typeof actors>();
+
 export const encodingMachine = setup({
   types: { input: {} as VesJobInput, context: {} as VesContext, output: {} as JobOutput, events: {} as CancelEvent },
   actions: {
@@ -70,43 +79,16 @@ export const encodingMachine = setup({
   guards: {
     wantsValidation: ({ context }) => context.job.validate,
   },
-  actors: {
-    plan: fromPromise<Plan, VesJobInput>(notProvided('plan')),
-    dispatch: fromPromise<void, { job: VesJobInput; plan: Plan }>(notProvided('dispatch')),
-    awaitChunks: fromPromise<Encoded, { job: VesJobInput; plan: Plan }>(notProvided('awaitChunks')),
-    assemble: fromPromise<{ bytes: number }, { job: VesJobInput; plan: Plan; encoded: Encoded | null }>(notProvided('assemble')),
-    validate: fromPromise<ValidateResult, { job: VesJobInput; plan: Plan }>(notProvided('validate')),
-  },
+  actors,
 }).createMachine({
   id: 'ves-encoding',
   context: ({ input }) => ({ job: input, plan: null, encoded: null, bytes: null, validation: null, error: null }),
   initial: 'planning',
   on: onCancel,
   states: {
-    planning: {
-      invoke: {
-        src: 'plan',
-        input: ({ context }) => context.job,
-        onDone: { target: 'dispatching', actions: assign({ plan: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    dispatching: {
-      invoke: {
-        src: 'dispatch',
-        input: ({ context }) => ({ job: context.job, plan: context.plan! }),
-        onDone: 'encoding',
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    encoding: {
-      invoke: {
-        src: 'awaitChunks',
-        input: ({ context }) => ({ job: context.job, plan: context.plan! }),
-        onDone: { target: 'assembling', actions: assign({ encoded: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
+    planning: step('plan', { input: ({ context }) => context.job, assign: 'plan', next: 'dispatching' }),
+    dispatching: step('dispatch', { input: ({ context }) => ({ job: context.job, plan: context.plan! }), next: 'encoding' }),
+    encoding: step('awaitChunks', { input: ({ context }) => ({ job: context.job, plan: context.plan! }), assign: 'encoded', next: 'assembling' }),
     assembling: {
       invoke: {
         src: 'assemble',

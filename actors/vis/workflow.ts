@@ -5,8 +5,8 @@
  * output lands in context, so the snapshot persisted after every step holds
  * all work done so far.
  */
-import { assign, fromPromise, setup } from 'xstate';
-import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError } from '../../runtime/jobs/mod.js';
+import { fromPromise, setup } from 'xstate';
+import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError, stepsFor } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { InspectResult } from '../../schemas/vis.js';
 import type { ProbeData, ScanData } from './compute/index.js';
@@ -27,6 +27,13 @@ export interface VisContext {
   error: ErrorBody | null;
 }
 
+const actors = {
+  probe: fromPromise<ProbeData, VisJobInput>(notProvided('probe')),
+  scan: fromPromise<ScanData, { job: VisJobInput; probe: ProbeData }>(notProvided('scan')),
+  analyse: fromPromise<InspectResult, { job: VisJobInput; probe: ProbeData; scan: ScanData }>(notProvided('analyse')),
+};
+const step = stepsFor<VisContext, typeof actors>();
+
 export const inspectionMachine = setup({
   types: {
     input: {} as VisJobInput,
@@ -37,41 +44,16 @@ export const inspectionMachine = setup({
   actions: {
     recordError: recordError<VisContext>(),
   },
-  actors: {
-    probe: fromPromise<ProbeData, VisJobInput>(notProvided('probe')),
-    scan: fromPromise<ScanData, { job: VisJobInput; probe: ProbeData }>(notProvided('scan')),
-    analyse: fromPromise<InspectResult, { job: VisJobInput; probe: ProbeData; scan: ScanData }>(notProvided('analyse')),
-  },
+  actors,
 }).createMachine({
   id: 'vis-inspection',
   context: ({ input }) => ({ job: input, probe: null, scan: null, result: null, error: null }),
   initial: 'probing',
   on: onCancel,
   states: {
-    probing: {
-      invoke: {
-        src: 'probe',
-        input: ({ context }) => context.job,
-        onDone: { target: 'scanning', actions: assign({ probe: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    scanning: {
-      invoke: {
-        src: 'scan',
-        input: ({ context }) => ({ job: context.job, probe: context.probe! }),
-        onDone: { target: 'analysing', actions: assign({ scan: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    analysing: {
-      invoke: {
-        src: 'analyse',
-        input: ({ context }) => ({ job: context.job, probe: context.probe!, scan: context.scan! }),
-        onDone: { target: 'succeeded', actions: assign({ result: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
+    probing: step('probe', { input: ({ context }) => context.job, assign: 'probe', next: 'scanning' }),
+    scanning: step('scan', { input: ({ context }) => ({ job: context.job, probe: context.probe! }), assign: 'scan', next: 'analysing' }),
+    analysing: step('analyse', { input: ({ context }) => ({ job: context.job, probe: context.probe!, scan: context.scan! }), assign: 'result', next: 'succeeded' }),
     succeeded: { type: 'final' },
     failed: { type: 'final' },
     cancelled: cancelledState<VisContext>(),

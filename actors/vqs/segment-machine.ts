@@ -3,8 +3,8 @@
  * failed (the error as a wire body), or cancelled. A pure declaration; the
  * segment worker provides the two steps once per pool.
  */
-import { assign, fromPromise, setup } from 'xstate';
-import { type CancelEvent, cancelledState, notProvided, onCancel, type Outcome, outputOf, recordError } from '../../runtime/jobs/mod.js';
+import { fromPromise, setup } from 'xstate';
+import { type CancelEvent, cancelledState, notProvided, onCancel, type Outcome, outputOf, recordError, stepsFor } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { SegmentScores } from './compute/measure-segment.js';
 import type { SegmentResult, SegmentWorkItem } from './messages.js';
@@ -19,6 +19,12 @@ export interface SegmentContext {
   error: ErrorBody | null;
 }
 
+const actors = {
+  measure: fromPromise<MeasuredSegment, SegmentWorkItem>(notProvided('measure')),
+  record: fromPromise<void, { jobId: string; result: SegmentResult }>(notProvided('record')),
+};
+const step = stepsFor<SegmentContext, typeof actors>();
+
 export const segmentMachine = setup({
   types: {
     input: {} as { item: SegmentWorkItem; delivery: number },
@@ -27,32 +33,15 @@ export const segmentMachine = setup({
     events: {} as CancelEvent,
   },
   actions: { recordError: recordError<SegmentContext>() },
-  actors: {
-    measure: fromPromise<MeasuredSegment, SegmentWorkItem>(notProvided('measure')),
-    record: fromPromise<void, { jobId: string; result: SegmentResult }>(notProvided('record')),
-  },
+  actors,
 }).createMachine({
   id: 'vqs-segment',
   context: ({ input }) => ({ item: input.item, delivery: input.delivery, measured: null, error: null }),
   initial: 'measuring',
   on: onCancel,
   states: {
-    measuring: {
-      invoke: {
-        src: 'measure',
-        input: ({ context }) => context.item,
-        onDone: { target: 'recording', actions: assign({ measured: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    recording: {
-      invoke: {
-        src: 'record',
-        input: ({ context }) => ({ jobId: context.item.jobId, result: { ...context.measured!, index: context.item.index, ok: true, delivery: context.delivery } }),
-        onDone: 'done',
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
+    measuring: step('measure', { input: ({ context }) => context.item, assign: 'measured', next: 'recording' }),
+    recording: step('record', { input: ({ context }) => ({ jobId: context.item.jobId, result: { ...context.measured!, index: context.item.index, ok: true, delivery: context.delivery } }), next: 'done' }),
     done: { type: 'final' },
     failed: { type: 'final' },
     cancelled: cancelledState<SegmentContext>(),

@@ -6,8 +6,8 @@
  * declaration: `steps.ts` provides the steps. The per-frame scores never sit
  * in context (snapshots go to KV); only the pooled result does.
  */
-import { assign, fromPromise, setup } from 'xstate';
-import { type CancelEvent, cancelledState, notProvided, onCancel, outputOf, recordError, type JobOutput } from '../../runtime/jobs/mod.js';
+import { fromPromise, setup } from 'xstate';
+import { type CancelEvent, cancelledState, notProvided, onCancel, outputOf, recordError, stepsFor, type JobOutput } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { Resolution } from '../../schemas/common.js';
 import type { MeasureResult, QualityMetric, VmafModel } from '../../schemas/vqs.js';
@@ -59,54 +59,29 @@ export interface VqsContext {
   error: ErrorBody | null;
 }
 
+const actors = {
+  plan: fromPromise<Plan, VqsJobInput>(notProvided('plan')),
+  dispatch: fromPromise<void, { job: VqsJobInput; plan: Plan }>(notProvided('dispatch')),
+  measure: fromPromise<MeasureResult, { job: VqsJobInput; plan: Plan }>(notProvided('measure')),
+  clean: fromPromise<void, VqsJobInput>(notProvided('clean')),
+};
+const step = stepsFor<VqsContext, typeof actors>();
+
 export const measurementMachine = setup({
   types: { input: {} as VqsJobInput, context: {} as VqsContext, output: {} as JobOutput, events: {} as CancelEvent },
   actions: { recordError: recordError<VqsContext>() },
-  actors: {
-    plan: fromPromise<Plan, VqsJobInput>(notProvided('plan')),
-    dispatch: fromPromise<void, { job: VqsJobInput; plan: Plan }>(notProvided('dispatch')),
-    measure: fromPromise<MeasureResult, { job: VqsJobInput; plan: Plan }>(notProvided('measure')),
-    clean: fromPromise<void, VqsJobInput>(notProvided('clean')),
-  },
+  actors,
 }).createMachine({
   id: 'vqs-measurement',
   context: ({ input }) => ({ job: input, plan: null, result: null, error: null }),
   initial: 'planning',
   on: onCancel,
   states: {
-    planning: {
-      invoke: {
-        src: 'plan',
-        input: ({ context }) => context.job,
-        onDone: { target: 'dispatching', actions: assign({ plan: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    dispatching: {
-      invoke: {
-        src: 'dispatch',
-        input: ({ context }) => ({ job: context.job, plan: context.plan! }),
-        onDone: 'measuring',
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    measuring: {
-      invoke: {
-        src: 'measure',
-        input: ({ context }) => ({ job: context.job, plan: context.plan! }),
-        onDone: { target: 'cleaning', actions: assign({ result: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    cleaning: {
-      invoke: {
-        src: 'clean',
-        input: ({ context }) => context.job,
-        onDone: 'done',
-        // The result stands; leftover records expire with the bucket's retention.
-        onError: 'done',
-      },
-    },
+    planning: step('plan', { input: ({ context }) => context.job, assign: 'plan', next: 'dispatching' }),
+    dispatching: step('dispatch', { input: ({ context }) => ({ job: context.job, plan: context.plan! }), next: 'measuring' }),
+    measuring: step('measure', { input: ({ context }) => ({ job: context.job, plan: context.plan! }), assign: 'result', next: 'cleaning' }),
+    // The result stands if cleaning fails; leftover records expire with the bucket's retention.
+    cleaning: step('clean', { input: ({ context }) => context.job, next: 'done', onError: 'done' }),
     done: { type: 'final' },
     failed: { type: 'final' },
     cancelled: cancelledState<VqsContext>(),

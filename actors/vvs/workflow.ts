@@ -4,8 +4,8 @@
  * the real functions (and tests with fakes). The measurement lands in
  * context, so a job resumed after a crash never re-reads the file to compare.
  */
-import { assign, fromPromise, setup } from 'xstate';
-import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError } from '../../runtime/jobs/mod.js';
+import { fromPromise, setup } from 'xstate';
+import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError, stepsFor } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
 import type { MeasureData } from './compute/index.js';
@@ -26,6 +26,12 @@ export interface VvsContext {
   error: ErrorBody | null;
 }
 
+const actors = {
+  measure: fromPromise<MeasureData, VvsJobInput>(notProvided('measure')),
+  compare: fromPromise<ValidateResult, { job: VvsJobInput; measure: MeasureData }>(notProvided('compare')),
+};
+const step = stepsFor<VvsContext, typeof actors>();
+
 export const validationMachine = setup({
   types: {
     input: {} as VvsJobInput,
@@ -36,32 +42,15 @@ export const validationMachine = setup({
   actions: {
     recordError: recordError<VvsContext>(),
   },
-  actors: {
-    measure: fromPromise<MeasureData, VvsJobInput>(notProvided('measure')),
-    compare: fromPromise<ValidateResult, { job: VvsJobInput; measure: MeasureData }>(notProvided('compare')),
-  },
+  actors,
 }).createMachine({
   id: 'vvs-validation',
   context: ({ input }) => ({ job: input, measure: null, result: null, error: null }),
   initial: 'measuring',
   on: onCancel,
   states: {
-    measuring: {
-      invoke: {
-        src: 'measure',
-        input: ({ context }) => context.job,
-        onDone: { target: 'comparing', actions: assign({ measure: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    comparing: {
-      invoke: {
-        src: 'compare',
-        input: ({ context }) => ({ job: context.job, measure: context.measure! }),
-        onDone: { target: 'done', actions: assign({ result: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordError' },
-      },
-    },
+    measuring: step('measure', { input: ({ context }) => context.job, assign: 'measure', next: 'comparing' }),
+    comparing: step('compare', { input: ({ context }) => ({ job: context.job, measure: context.measure! }), assign: 'result', next: 'done' }),
     done: { type: 'final' },
     failed: { type: 'final' },
     cancelled: cancelledState<VvsContext>(),

@@ -3,7 +3,7 @@
  * failed step's error in context, the cancel event and its final state, and
  * the output read from context. Context stays plain data (snapshots go to KV).
  */
-import { assign } from 'xstate';
+import { type ActionFunction, assign, type DoneActorEvent, type EventObject, type InputFrom, type OutputFrom, type UnknownActorLogic } from 'xstate';
 import type { ErrorBody } from '../../schemas/api.js';
 import { ErrorCodes, VpipeError } from '../core/mod.js';
 
@@ -59,4 +59,55 @@ export function outputOf<C extends ErrorContext, T>(context: C, result: (context
   if (context.error) return { ok: false, error: context.error };
   const r = result(context);
   return r === null ? { ok: false, error: { code: ErrorCodes.Internal, message: 'the machine ended without a result' } } : { ok: true, result: r };
+}
+
+/** What a step's output may be assigned to: the context fields whose type takes it. */
+type FieldFor<C, T> = { [K in keyof C & string]: [T] extends [C[K]] ? K : never }[keyof C & string];
+
+/** How one step state is wired: see {@link stepsFor}. */
+export interface StepOptions<C, In, Out, T extends string, N extends string = never> {
+  /** The step's input, from context. */
+  input: (args: { context: C }) => In;
+  /** The context field the step's output lands in; without it the output is dropped. */
+  assign?: FieldFor<C, Out>;
+  /** The state the machine goes to when the step is done. */
+  next: T;
+  /** A named action of the machine's, run when the step is done (after the assignment), e.g. a clock stamp. */
+  then?: N;
+  /** Where a failure goes instead of `failed` (with `recordError`): a step whose failure does not fail the job. */
+  onError?: T;
+}
+
+/** The state {@link stepsFor} builds (`NoInfer`: the machine config around a call must not widen its names). */
+export interface StepState<S extends string, C extends ErrorContext, In, Out, T extends string, N extends string, E extends EventObject> {
+  invoke: {
+    src: S;
+    input: (args: { context: C }) => In;
+    onDone: NoInfer<T> | { target: NoInfer<T>; actions: (ActionFunction<C, DoneActorEvent<Out>, E, undefined, never, never, never, never, never> | NoInfer<N>)[] };
+    onError: NoInfer<T> | { target: 'failed'; actions: 'recordError' };
+  };
+}
+
+/**
+ * The step state every machine writes the same way: invoke `src` with `input`, then go to `next` (the
+ * output assigned to the context field `assign` on the way), or on a failure to `failed` with the error
+ * in context (`recordError`). `stepsFor<Context, typeof actors>()` binds it to a machine, so `src`, the
+ * input and the field are checked against the step's logic:
+ *
+ *   planning: step('plan', { input: ({ context }) => context.job, assign: 'plan', next: 'dispatching' }),
+ */
+export function stepsFor<C extends ErrorContext, A extends Record<string, UnknownActorLogic>, E extends EventObject = CancelEvent>() {
+  return <S extends keyof A & string, T extends string, N extends string = never>(src: S, o: StepOptions<C, InputFrom<A[S]>, OutputFrom<A[S]>, T, N>): StepState<S, C, InputFrom<A[S]>, OutputFrom<A[S]>, T, N, E> => {
+    const field = o.assign;
+    const save = field === undefined ? undefined : assign<C, DoneActorEvent<OutputFrom<A[S]>>, undefined, E, never>(({ event }) => ({ [field]: event.output }) as Partial<C>);
+    const then: N[] = o.then === undefined ? [] : [o.then];
+    return {
+      invoke: {
+        src,
+        input: o.input,
+        onDone: save === undefined ? (then.length ? { target: o.next, actions: then } : o.next) : { target: o.next, actions: [save, ...then] },
+        onError: o.onError ?? { target: 'failed', actions: 'recordError' },
+      },
+    };
+  };
 }
