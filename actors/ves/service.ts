@@ -6,7 +6,7 @@ import { encoderFor } from '../../encoders/index.js';
 import { shapeFor } from '../../encoders/shapes.js';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
 import { resolveMedia, resolveOutput } from '../../runtime/media/mod.js';
-import type { ServiceDefinition } from '../../runtime/jobs/mod.js';
+import { type ServiceDefinition, serviceIdentity } from '../../runtime/jobs/mod.js';
 import { CODECS, EncodeRequest, type Container } from '../../schemas/ves.js';
 import { chunkHandler } from './chunk-worker.js';
 import { ChunkWorkItem, chunkKey, encodeFunction, type ChunkResult } from './messages.js';
@@ -23,12 +23,7 @@ function containerFor(outputPath: string, asked: Container | undefined): Contain
 }
 
 export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
-  id: 'ves',
-  name: 'vpipe-ves',
-  version: VES_VERSION,
-  description: 'Video Encoding Service: source + recipe → encoded video, chunked and encoded in parallel, validated by VVS',
-  endpoint: { name: 'encode', subject: 'vpipe.ves.encode' },
-  request: EncodeRequest,
+  ...serviceIdentity({ id: 'ves', endpoint: 'encode', version: VES_VERSION, request: EncodeRequest, description: 'Video Encoding Service: source + recipe → encoded video, chunked and encoded in parallel, validated by VVS' }),
 
   async admit(req, { mediaRoot }) {
     const source = await resolveMedia(req.source.uri, mediaRoot);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fromPromise } from 'xstate';
 import { contentHash, putFrameIndex } from '../../runtime/nats/mod.js';
-import type { ServiceDefinition, StepDeps } from '../../runtime/jobs/mod.js';
+import { type ServiceDefinition, serviceIdentity, type StepDeps } from '../../runtime/jobs/mod.js';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
 import { resolveMedia } from '../../runtime/media/mod.js';
 import { InspectRequest } from '../../schemas/vis.js';
@@ -17,12 +17,7 @@ import { inspectionMachine, type VisJobInput } from './workflow.js';
 export const VIS_VERSION = '1.0.0';
 
 export const visService: ServiceDefinition<InspectRequest, VisJobInput> = {
-  id: 'vis',
-  name: 'vpipe-vis',
-  version: VIS_VERSION,
-  description: 'Video Inspection Service: container, stream, scan-type, colour/HDR, audio and timecode metadata with issue flags',
-  endpoint: { name: 'inspect', subject: 'vpipe.vis.inspect' },
-  request: InspectRequest,
+  ...serviceIdentity({ id: 'vis', endpoint: 'inspect', version: VIS_VERSION, request: InspectRequest, description: 'Video Inspection Service: container, stream, scan-type, colour/HDR, audio and timecode metadata with issue flags' }),
 
   async admit(req, { mediaRoot }) {
     const media = await resolveMedia(req.source.uri, mediaRoot);

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { fromPromise } from 'xstate';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
-import type { ServiceDefinition } from '../../runtime/jobs/mod.js';
+import { type ServiceDefinition, serviceIdentity } from '../../runtime/jobs/mod.js';
 import { resolveMedia, resolveOutput } from '../../runtime/media/mod.js';
 import { MeasureRequest, QUALITY_METRICS, SEGMENT_FRAMES_DEFAULT } from '../../schemas/vqs.js';
 import { metricTool, vmafMissingError } from './compute/metric-tool.js';
@@ -23,12 +23,7 @@ async function mediaFile(uri: string, mediaRoot: string, field: string): Promise
 }
 
 export const vqsService: ServiceDefinition<MeasureRequest, VqsJobInput> = {
-  id: 'vqs',
-  name: 'vpipe-vqs',
-  version: VQS_VERSION,
-  description: 'Video Quality Service: reference + distorted video → per-frame and pooled VMAF (libvmaf), PSNR and SSIM, measured in parallel segments',
-  endpoint: { name: 'measure', subject: 'vpipe.vqs.measure' },
-  request: MeasureRequest,
+  ...serviceIdentity({ id: 'vqs', endpoint: 'measure', version: VQS_VERSION, request: MeasureRequest, description: 'Video Quality Service: reference + distorted video → per-frame and pooled VMAF (libvmaf), PSNR and SSIM, measured in parallel segments' }),
 
   /** Resolves both videos (and the report path) under the media root; refuses VMAF where this node's metric ffmpeg has none, unless allowed without. */
   async admit(req, { mediaRoot }) {

@@ -2,7 +2,7 @@
 import { fromPromise } from 'xstate';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
 import { resolveMedia } from '../../runtime/media/mod.js';
-import type { ServiceDefinition } from '../../runtime/jobs/mod.js';
+import { type ServiceDefinition, serviceIdentity } from '../../runtime/jobs/mod.js';
 import { ValidateRequest } from '../../schemas/vvs.js';
 import { getFrameIndex } from '../../runtime/nats/mod.js';
 import { compare, measure } from './compute/index.js';
@@ -12,12 +12,7 @@ import { validationMachine, type VvsJobInput } from './workflow.js';
 export const VVS_VERSION = '1.0.0';
 
 export const vvsService: ServiceDefinition<ValidateRequest, VvsJobInput> = {
-  id: 'vvs',
-  name: 'vpipe-vvs',
-  version: VVS_VERSION,
-  description: 'Video Validation Service: checks an encode against expectations (codec, profile, level, size, frames, duration, bitrate, GOP, keyframes, clean decode)',
-  endpoint: { name: 'validate', subject: 'vpipe.vvs.validate' },
-  request: ValidateRequest,
+  ...serviceIdentity({ id: 'vvs', endpoint: 'validate', version: VVS_VERSION, request: ValidateRequest, description: 'Video Validation Service: checks an encode against expectations (codec, profile, level, size, frames, duration, bitrate, GOP, keyframes, clean decode)' }),
 
   /** Resolves the video under the media root; throws MEDIA_URI_FORBIDDEN / MEDIA_NOT_FOUND, or BAD_REQUEST for an image sequence. */
   async admit(req, { mediaRoot }) {

@@ -4,4 +4,4 @@ export { VpipeClient } from './client.js';
 export { CANCELLED_ERROR, type CancelEvent, cancelledState, type ErrorContext, notProvided, onCancel, type Outcome, outputOf, recordError, stepError, stepsFor } from './machine-kit.js';
 export { runToCompletion } from './run-actor.js';
 export { JobRunner, failDeadJob } from './runner.js';
-export { type JobOutput, type ServiceDefinition, type StepDeps } from './service-definition.js';
+export { type JobOutput, type ServiceDefinition, serviceIdentity, type StepDeps } from './service-definition.js';

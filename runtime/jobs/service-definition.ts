@@ -53,3 +53,21 @@ export interface ServiceDefinition<Req = unknown, Input = unknown> {
   /** Told when an item of one of `workFunctions` is dead-lettered, so the job it belongs to fails. Never throws. */
   onDeadLetter?(ctx: RuntimeContext, fn: string, data: Uint8Array, reason: string): Promise<void>;
 }
+
+/** A service's identity as it declares it; {@link serviceIdentity} derives the rest. */
+export interface ServiceIdentity<Req> {
+  id: string;
+  /** The one job endpoint's name, e.g. `inspect`. */
+  endpoint: string;
+  version: string;
+  description: string;
+  request: z.ZodType<Req>;
+}
+
+/**
+ * The head of a ServiceDefinition from the naming every service follows: micro-service `vpipe-<id>`,
+ * its job endpoint `<endpoint>` on subject `vpipe.<id>.<endpoint>`. Spread it into the definition.
+ */
+export function serviceIdentity<Req>(o: ServiceIdentity<Req>): Pick<ServiceDefinition<Req>, 'id' | 'name' | 'version' | 'description' | 'endpoint' | 'request'> {
+  return { id: o.id, name: `vpipe-${o.id}`, version: o.version, description: o.description, endpoint: { name: o.endpoint, subject: `vpipe.${o.id}.${o.endpoint}` }, request: o.request };
+}
