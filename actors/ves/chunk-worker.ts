@@ -11,7 +11,7 @@ import { encoderFor } from '../../encoders/index.js';
 import { isCrash, type Logger, metrics, RetryPolicies } from '../../runtime/core/mod.js';
 import { decodeInternal, encodePayload, isNoResponders, KV_CHUNKS, kvPutSubject, kvStream, type RuntimeContext, withJsRetry } from '../../runtime/nats/mod.js';
 import { runToCompletion } from '../../runtime/jobs/mod.js';
-import type { Settlement, WorkHandler } from '../../runtime/work/mod.js';
+import { decodeItem, type Settlement, type WorkHandler } from '../../runtime/work/mod.js';
 import { shapeFor } from '../../encoders/shapes.js';
 import { chunkClock, chunkMachine, type ChunkRecord } from './chunk-machine.js';
 import { encodeChunk, type ChunkEncodeInput, type ChunkEncodeOutput } from './compute/encode-chunk.js';
@@ -120,13 +120,9 @@ export function chunkHandler(ctx: RuntimeContext, workerId: string, opts: ChunkH
     return { term: out.error.message.slice(0, 200) };
   };
   return async (msg, wc) => {
-    let item: ChunkWorkItem;
-    try {
-      item = decodeInternal(ChunkWorkItem, msg.data);
-    } catch (e) {
-      wc.log.error({ err: e }, 'malformed chunk work item terminated');
-      return { term: 'malformed chunk work item' };
-    }
+    const decoded = decodeItem(ChunkWorkItem, msg, wc.log, 'chunk work item');
+    if (!decoded.ok) return decoded.settlement;
+    const item = decoded.item;
     const key = chunkKey(item.jobId, item.chunk.index);
     const log = wc.log.child({ jobId: item.jobId, chunk: item.chunk.index, priority: wc.priority });
     const existing = await readChunkResult(ctx, key);

@@ -12,7 +12,7 @@ import { ErrorCodes, isCrash, type Logger, RetryPolicies, VpipeError } from '../
 import { runToCompletion } from '../../runtime/jobs/mod.js';
 import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import { decodeInternal, encodePayload, KV_CHUNKS, kvPutSubject, type RuntimeContext, withJsRetry } from '../../runtime/nats/mod.js';
-import type { Settlement, Shape, WorkHandler } from '../../runtime/work/mod.js';
+import { decodeItem, type Settlement, type Shape, type WorkHandler } from '../../runtime/work/mod.js';
 import { measureSegment } from './compute/measure-segment.js';
 import { metricTool, vmafMissingError } from './compute/metric-tool.js';
 import { endKey, SegmentResult, segmentKey, SegmentWorkItem } from './messages.js';
@@ -80,13 +80,9 @@ export function segmentHandler(ctx: RuntimeContext, workerId: string, run: ToolR
   };
 
   return async (msg, wc) => {
-    let item: SegmentWorkItem;
-    try {
-      item = decodeInternal(SegmentWorkItem, msg.data);
-    } catch (e) {
-      wc.log.error({ err: e }, 'malformed segment work item terminated');
-      return { term: 'malformed segment work item' };
-    }
+    const decoded = decodeItem(SegmentWorkItem, msg, wc.log, 'segment work item');
+    if (!decoded.ok) return decoded.settlement;
+    const item = decoded.item;
     const log = wc.log.child({ jobId: item.jobId, segment: item.index, priority: wc.priority });
     if ((await readSegment(ctx, segmentKey(item.jobId, item.index)))?.ok || (await jobHasEnded(ctx, item.jobId))) {
       vqsMetrics.segments.inc({ outcome: 'skipped' });

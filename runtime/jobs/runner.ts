@@ -11,7 +11,7 @@ import { type ErrorBody, isFinal } from '../../schemas/api.js';
 import { DEFAULT_CONCURRENCY } from '../../schemas/config.js';
 import { ClaimLostError, ErrorCodes, metrics, RetryPolicies, type RetryPolicy, VpipeError } from '../core/mod.js';
 import { decodeInternal, type RuntimeContext } from '../nats/mod.js';
-import { type Settlement, type WorkContext, type WorkHostOptions, type WorkMessage, WorkWorker } from '../work/mod.js';
+import { decodeItem, type Settlement, type WorkContext, type WorkHostOptions, type WorkMessage, WorkWorker } from '../work/mod.js';
 import { cancelControlSubject } from './api-layer.js';
 import { CANCELLED_ERROR } from './machine-kit.js';
 import { publishProgress, publishResult } from './results.js';
@@ -97,13 +97,9 @@ export class JobRunner {
   }
 
   private async handle(msg: WorkMessage, wc: WorkContext): Promise<Settlement> {
-    let jobId: string;
-    try {
-      jobId = decodeInternal(WorkItem, msg.data).jobId;
-    } catch (e) {
-      this.log.error({ err: e, subject: msg.subject }, 'malformed work item terminated');
-      return { term: 'malformed work item' };
-    }
+    const decoded = decodeItem(WorkItem, msg, this.log);
+    if (!decoded.ok) return decoded.settlement;
+    const { jobId } = decoded.item;
     const cur = await this.store.get(jobId);
     if (!cur) {
       this.log.warn({ jobId }, 'work item without a job record terminated');
