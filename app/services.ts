@@ -4,5 +4,6 @@ import { vesService } from '../actors/ves/service.js';
 import { visService } from '../actors/vis/service.js';
 import { vvsService } from '../actors/vvs/service.js';
 import { vqsService } from '../actors/vqs/service.js';
+import { casService } from '../actors/cas/service.js';
 
-export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService, vqsService];
+export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService, vqsService, casService];

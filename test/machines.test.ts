@@ -1,5 +1,5 @@
 /**
- * Every job machine (VIS, VES, VVS, VQS), the VES chunk machine and the VQS segment machine, with fake steps:
+ * Every job machine (VIS, VES, VVS, VQS, CAS), the VES chunk machine and the VQS segment machine, with fake steps:
  * a snapshot persisted mid-step survives a JSON round trip and finishes after a
  * restore, re-running only the step that was in flight; `{ type: 'cancel' }`
  * mid-step ends in `cancelled` and aborts the step's signal.
@@ -17,6 +17,8 @@ import { validationMachine, type VvsJobInput } from '../actors/vvs/workflow.js';
 import type { SegmentResult, SegmentWorkItem } from '../actors/vqs/messages.js';
 import { type MeasuredSegment, segmentMachine } from '../actors/vqs/segment-machine.js';
 import { measurementMachine, type Plan as VqsPlan, type VqsJobInput } from '../actors/vqs/workflow.js';
+import { analysisMachine, type CasJobInput, type Plan as CasPlan, type Planned, type SampleCut, type SampleIndexed, type Trial } from '../actors/cas/workflow.js';
+import type { AnalyzeResult } from '../schemas/cas.js';
 import type { MeasureResult } from '../schemas/vqs.js';
 import { ErrorCodes, VpipeError } from '../runtime/core/mod.js';
 import { runToCompletion } from '../runtime/jobs/mod.js';
@@ -320,6 +322,51 @@ describe('VQS segment machine', () => {
   it('cancelled while measuring ends in cancelled and aborts the measurement', async () => {
     const { steps } = await cancelDuring(provided, { item, delivery: 1 }, 'measuring', 'measure');
     expect(steps.calls).toEqual(['measure']);
+  });
+});
+
+describe('CAS analysis machine', () => {
+  const job = { sourcePath: '/m/src.mp4', codec: 'h264' } as unknown as CasJobInput;
+  const plan = { key: 'k', workDir: '/m/.vpipe-work/cas/j' } as unknown as CasPlan;
+  const sample: SampleCut = { path: '/m/.vpipe-work/cas/j/sample.mp4', frames: 50, sampledSeconds: 2, seconds: 1 };
+  const index: SampleIndexed = { contentHash: 'c', seconds: 1 };
+  const trials = [{ point: { width: 128, height: 72, crf: 23 } }] as unknown as Trial[];
+  const result = { key: 'k', cached: false, points: [] } as unknown as AnalyzeResult;
+  type Step = { job: CasJobInput; plan: CasPlan; sample: SampleCut };
+  const provided = (steps: FakeSteps, stored: AnalyzeResult | null = null) =>
+    analysisMachine.provide({
+      actors: {
+        plan: steps.step<CasJobInput, Planned>('plan', () => (stored ? { cached: stored, plan: null } : { cached: null, plan })),
+        cut: steps.step<{ job: CasJobInput; plan: CasPlan }, SampleCut>('cut', () => sample),
+        index: steps.step<Step, SampleIndexed>('index', () => index),
+        trials: steps.step<Step, Trial[]>('trials', () => trials),
+        store: steps.step<Step & { index: SampleIndexed; trials: Trial[] }, AnalyzeResult>('store', () => result),
+      },
+    });
+
+  it('restored from a snapshot persisted while trialling, re-runs only the trials and the store', async () => {
+    const first = new FakeSteps(['trials']);
+    const persisted = await persistAt(provided(first), job, 'trialling');
+    expect(first.calls).toEqual(['plan', 'cut', 'index', 'trials']);
+
+    const { steps: second, snap } = await finishFrom(provided, job, persisted);
+    expect(second.calls).toEqual(['trials', 'store']);
+    expect(second.inputs.get('store')).toEqual({ job, plan, sample, index, trials });
+    expect(snap.value).toBe('done');
+    expect(snap.output).toEqual({ ok: true, result });
+  });
+
+  it('answers from the store right after planning, with no cut, index or trial', async () => {
+    const stored = { ...result, cached: true };
+    const steps = new FakeSteps();
+    const snap = await waitFor(createActor(provided(steps, stored), { input: job }).start(), (s) => s.status === 'done');
+    expect(steps.calls).toEqual(['plan']);
+    expect([snap.value, snap.output]).toEqual(['done', { ok: true, result: stored }]);
+  });
+
+  it('cancelled while trialling ends in cancelled with the CANCELLED output and aborts the trials', async () => {
+    const { steps } = await cancelDuring(provided, job, 'trialling', 'trials');
+    expect(steps.calls).toEqual(['plan', 'cut', 'index', 'trials']);
   });
 });
 

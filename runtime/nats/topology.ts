@@ -29,6 +29,8 @@ export const KV_CHUNKS = 'vpipe_chunks';
 export const OBJ_FRAME_INDEX = 'vpipe_frame_index';
 /** Content hashes of source files by identity (device, inode, size, mtime), so a file is hashed once. */
 export const KV_SOURCES = 'vpipe_sources';
+/** CAS analyses (rate–quality points), one per content + codec + encoder version + settings; see actors/cas/store.ts. */
+export const KV_COMPLEXITY = 'vpipe_complexity';
 
 const SECOND_NS = 1_000_000_000;
 
@@ -80,6 +82,8 @@ export interface Topology {
   sources: KV;
   /** Frame indexes by content hash. */
   frameIndex: ObjectStore;
+  /** CAS analyses by content, codec, encoder version and settings. */
+  complexity: KV;
   options: TopologyOptions;
 }
 
@@ -134,8 +138,9 @@ export async function ensureTopology(
   const chunks = await ensureKv(kvm, jsm, KV_CHUNKS, replicas, options.chunkRetentionHours);
   // Indexes and hashes are facts about content: kept until removed (no TTL).
   const sources = await ensureKv(kvm, jsm, KV_SOURCES, replicas, 0);
+  const complexity = await ensureKv(kvm, jsm, KV_COMPLEXITY, replicas, 0);
   const frameIndex = await withJsRetry(() => new Objm(nc).create(OBJ_FRAME_INDEX, { replicas, storage: StorageType.File }), 30_000);
-  return { jobs, chunks, sources, frameIndex, options };
+  return { jobs, chunks, sources, frameIndex, complexity, options };
 }
 
 /**
