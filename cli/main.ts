@@ -2,6 +2,7 @@
 import { demo } from './demo.js';
 import { encode } from './encode.js';
 import { inspect, status } from './inspect.js';
+import { ladder } from './ladder.js';
 import { nodeCmd, up } from './serve.js';
 import { configureProcess } from '../app/node.js';
 import { ConfigError, processConfig, type VpipeConfig } from '../schemas/config.js';
@@ -14,12 +15,13 @@ const USAGE = `usage: vpipe <command> [options]
   demo [file]             start the stack, inspect a clip (a generated sample by default), print the report, stop
   inspect <file|uri>      submit an inspection to a running stack and print the report (--json for the raw event)
   encode <file> [opts]    submit an encode (--codec h264 --crf 23 --chunk 4 …; see vpipe encode --help) with a progress bar
+  ladder <file> [opts]    build a bitrate ladder (--codec h264 --rungs 6 …): print it and write an SVG chart
   status <service> <id>   show a job's state and result
 
 environment: NATS_URL, VPIPE_MEDIA_ROOT, VPIPE_DATA_DIR, VPIPE_METRICS_PORT, LOG_LEVEL, VPIPE_* (see README, Configuration)
 `;
 
-const commands: Record<string, (argv: string[], config: VpipeConfig) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, status };
+const commands: Record<string, (argv: string[], config: VpipeConfig) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, ladder, status };
 
 const [cmd, ...rest] = process.argv.slice(2);
 const run = cmd ? commands[cmd] : undefined;
