@@ -5,5 +5,6 @@ import { visService } from '../actors/vis/service.js';
 import { vvsService } from '../actors/vvs/service.js';
 import { vqsService } from '../actors/vqs/service.js';
 import { casService } from '../actors/cas/service.js';
+import { lgsService } from '../actors/lgs/service.js';
 
-export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService, vqsService, casService];
+export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService, vqsService, casService, lgsService];
