@@ -4,9 +4,10 @@
  * unless it allows going without VMAF — then its points carry PSNR, the
  * result says so, and that analysis is stored and reused like any other.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { casService } from '../actors/cas/service.js';
+import { casService, WORK_AREA } from '../actors/cas/service.js';
 import { vesService } from '../actors/ves/service.js';
 import { visService } from '../actors/vis/service.js';
 import { vqsService } from '../actors/vqs/service.js';
@@ -45,6 +46,15 @@ describe('an analysis where VQS has no VMAF', () => {
     const ev = await analyse();
     expect(ev.state).toBe('failed');
     expect(ev.error).toMatchObject({ code: 'TOOL_MISSING', message: expect.stringMatching(/vpipe\.vqs\.measure refused it: .*VMAF cannot be measured.*allowWithoutVmaf/) });
+    // The failed analysis removes its work directory and child records (the clean-up follows the result event).
+    await expect.poll(() => fs.existsSync(path.join(stack.root, WORK_AREA, ev.jobId)), { timeout: 10_000 }).toBe(false);
+    await expect
+      .poll(async () => {
+        const left: string[] = [];
+        for await (const k of await stack.node.ctx.topology.chunks.keys(`${ev.jobId}.>`)) left.push(k);
+        return left;
+      })
+      .toEqual([]);
   });
 
   it('with allowWithoutVmaf, measures PSNR, says so, and is reused from the store', async () => {
