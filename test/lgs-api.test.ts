@@ -14,61 +14,60 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromPromise, setup } from 'xstate';
-import { z } from 'zod';
+import { readAnalysis } from '../actors/lgs/analysis.js';
 import { lgsService } from '../actors/lgs/service.js';
 import { ErrorCodes, ServiceRequestError, VpipeError } from '../runtime/core/mod.js';
 import { cancelledState, type JobOutput, onCancel, outputOf, recordError, type ServiceDefinition, serviceIdentity, stepsFor } from '../runtime/jobs/mod.js';
 import type { ErrorBody, JobEvent } from '../schemas/api.js';
-import { Codec } from '../schemas/ves.js';
+import { AnalyzeRequest, AnalyzeResult } from '../schemas/cas.js';
 import { LadderResult } from '../schemas/lgs.js';
-import { MediaRef, Priority } from '../schemas/common.js';
 import { syntheticPoints } from './helpers/lgs-curves.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 
-// ---- the CAS stand-in -------------------------------------------------------------------------
+// ---- the CAS stand-in: CAS's request schema, results parsed with CAS's result schema -----------
 
-/** CAS's request as its schema has it (strict, as CAS's is: a field LGS should not send is refused). */
-const FakeAnalyzeRequest = z.strictObject({ source: MediaRef, codec: Codec, priority: Priority.optional(), allowWithoutVmaf: z.boolean().optional() });
-type FakeAnalyzeRequest = z.infer<typeof FakeAnalyzeRequest>;
-type FakeInput = { name: string; codec: string; allowWithoutVmaf: boolean };
-type FakeContext = { job: FakeInput; result: unknown; error: ErrorBody | null };
+type FakeInput = { name: string; codec: AnalyzeRequest['codec']; allowWithoutVmaf: boolean };
+type FakeContext = { job: FakeInput; result: AnalyzeResult | null; error: ErrorBody | null };
 
 /** Every request the stand-in accepted, in order. */
-const casRequests: FakeAnalyzeRequest[] = [];
+const casRequests: AnalyzeRequest[] = [];
 
 /**
  * Answers by the source's file name: `novmaf*` has no VMAF (fails with TOOL_MISSING unless allowed
  * without, as CAS does on VQS's refusal, else PSNR points), `broken*` fails, `slow*` never ends,
  * `small*` is a 1280x720 source, anything else 1920x1080.
  */
-async function answer({ name, codec, allowWithoutVmaf }: FakeInput, signal: AbortSignal): Promise<unknown> {
+async function answer({ name, codec, allowWithoutVmaf }: FakeInput, signal: AbortSignal): Promise<AnalyzeResult> {
   if (name.startsWith('slow')) await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new VpipeError(ErrorCodes.Cancelled, 'stopped'))));
   if (name.startsWith('broken')) throw new VpipeError(ErrorCodes.ToolFailed, 'trial 640x360 CRF 28 (ves job x) failed: the source is damaged');
   const noVmaf = name.startsWith('novmaf');
   if (noVmaf && !allowWithoutVmaf) throw new VpipeError(ErrorCodes.ToolMissing, 'VMAF unavailable: this ffmpeg has no libvmaf');
-  const metric = noVmaf ? 'psnr' : 'vmaf';
   const source = name.startsWith('small') ? { width: 1280, height: 720 } : { width: 1920, height: 1080 };
   const points = syntheticPoints().filter((p) => p.height <= source.height);
-  return {
+  const seconds = { trialEncodeSeconds: 8, measureSeconds: 4, sampleSeconds: 1, indexSeconds: 1, sourceIndexSeconds: 0, sampledSeconds: 12, titleSeconds: 60, plainEncodeSecondsEstimate: 20 };
+  // Parsed with CAS's own result schema: the stand-in answers exactly what the real CAS may answer.
+  return AnalyzeResult.parse({
     contentHash: `hash-of-${name}`,
     cached: false,
-    key: `hash-of-${name}.${codec}.e0.g0`,
+    key: `hash-of-${name}.${codec}.e000000000000.g0000000000000000`,
     codec,
     encoder: { name: 'libx264', version: 'stand-in' },
-    metric,
+    metric: noVmaf ? 'psnr' : 'vmaf',
     notMeasured: noVmaf ? [{ metric: 'vmaf', reason: 'this ffmpeg has no libvmaf' }] : [],
     source: { ...source, frameRate: { num: 25, den: 1 }, titleSeconds: 60 },
+    grid: { heights: [...new Set(points.map((p) => p.height))], crfs: [...new Set(points.map((p) => p.crf))], gopSeconds: 2 },
     preset: 'veryfast',
+    sample: { mode: 'spread', access: 'random-access', segments: [{ startFrame: 0, frames: 300, startSeconds: 0 }], segmentSeconds: 4, frames: 300, sampledSeconds: 12, fraction: 0.2 },
     points: points.map((p) => {
       const psnr = 25 + p.quality / 5; // a PSNR that rises with the VMAF of the synthetic curves
       return { width: p.width, height: p.height, crf: p.crf, kbps: p.kbps, psnr, ...(noVmaf ? {} : { vmaf: p.quality }), quality: noVmaf ? psnr : p.quality, bytes: 1, encodeSeconds: 1 };
     }),
-    cost: { multiple: 0.7, wallSeconds: 1 },
+    cost: { ...seconds, estimateBasis: 'stand-in', multiple: 0.7, wallSeconds: 10, wallMultiple: 0.5 },
     analyzedAt: new Date().toISOString(),
-  };
+  });
 }
 
-const fakeActors = { answer: fromPromise<unknown, FakeInput>(({ input, signal }) => answer(input, signal)) };
+const fakeActors = { answer: fromPromise<AnalyzeResult, FakeInput>(({ input, signal }) => answer(input, signal)) };
 const fakeStep = stepsFor<FakeContext, typeof fakeActors>();
 const fakeCasMachine = setup({
   types: { input: {} as FakeInput, context: {} as FakeContext, output: {} as JobOutput, events: {} as { type: 'cancel' } },
@@ -87,8 +86,8 @@ const fakeCasMachine = setup({
   output: ({ context }): JobOutput => outputOf(context, (c) => c.result),
 });
 
-const fakeCas: ServiceDefinition<FakeAnalyzeRequest, FakeInput> = {
-  ...serviceIdentity({ id: 'cas', endpoint: 'analyze', version: '0.0.0-stand-in', request: FakeAnalyzeRequest, description: 'stand-in CAS for the LGS tests: synthetic rate–quality points' }),
+const fakeCas: ServiceDefinition<AnalyzeRequest, FakeInput> = {
+  ...serviceIdentity({ id: 'cas', endpoint: 'analyze', version: '0.0.0-stand-in', request: AnalyzeRequest, description: 'stand-in CAS for the LGS tests: synthetic rate–quality points' }),
   async admit(req) {
     casRequests.push(req);
     return { input: { name: path.basename(req.source.uri), codec: req.codec, allowWithoutVmaf: req.allowWithoutVmaf ?? false }, priority: req.priority ?? 'low' };
@@ -217,5 +216,14 @@ describe('bad requests', () => {
     expect(await refusal({ source: { uri: '/etc/passwd' }, codec: 'h264' })).toMatchObject({ code: 'MEDIA_URI_FORBIDDEN' });
     expect(await refusal({ source: { uri: uri('missing.mp4') }, codec: 'h264' })).toMatchObject({ code: 'MEDIA_NOT_FOUND' });
     expect(casRequests.length).toBe(before);
+  });
+});
+
+describe('reading CAS’s result', () => {
+  it('refuses a result that is not CAS’s shape, naming the field, and a PSNR analysis the request did not allow', async () => {
+    expect(() => readAnalysis('cas-9', { contentHash: 'x' }, false)).toThrow(/complexity analysis cas-9 returned an unreadable result \(cached: /);
+    const psnr = await answer({ name: 'novmaf.mp4', codec: 'h264', allowWithoutVmaf: true }, new AbortController().signal);
+    expect(() => readAnalysis('cas-9', psnr, false)).toThrow(expect.objectContaining({ code: 'TOOL_MISSING' }));
+    expect(readAnalysis('cas-9', psnr, true)).toMatchObject({ metric: 'psnr', source: { width: 1920, height: 1080 }, encoder: { preset: 'veryfast' } });
   });
 });

@@ -8,30 +8,34 @@
 import { z } from 'zod';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
 import { type StepDeps, VpipeClient } from '../../runtime/jobs/mod.js';
-import { LadderMetric } from '../../schemas/lgs.js';
-import { type Codec, X26X_PRESETS } from '../../schemas/ves.js';
+import { type AnalyzeRequest, AnalyzeResult, ComplexityPoint } from '../../schemas/cas.js';
+import type { LadderMetric } from '../../schemas/lgs.js';
+import type { Codec } from '../../schemas/ves.js';
 import type { EncoderSettings, QualityPoint } from './compute/index.js';
 
 /** A grid of trial encodes takes a while; the job runner keeps the LGS work item alive meanwhile. */
 export const CAS_WAIT_MS = 6 * 3_600_000;
 
+const R = AnalyzeResult.shape;
+const P = ComplexityPoint.shape;
+
 /**
  * What LGS reads of CAS's result (schemas/cas.ts `AnalyzeResult`; docs/API.md: `{contentHash, cached,
- * points: [{width, height, crf, kbps, vmaf}]}`), as a tolerant reader: the fields a ladder needs, the
- * rest ignored, so CAS can add to its result without breaking LGS.
+ * points: [{width, height, crf, kbps, vmaf}]}`): the fields a ladder needs, typed by CAS's schema, read
+ * as a tolerant reader (other fields ignored), so CAS can add to its result without breaking LGS.
  */
 export const CasResultView = z.object({
-  contentHash: z.string(),
-  cached: z.boolean(),
+  contentHash: R.contentHash,
+  cached: R.cached,
   /** What each point's `quality` holds: VMAF, or PSNR (dB) when CAS was allowed to go without VMAF. */
-  metric: LadderMetric,
+  metric: R.metric,
   notMeasured: z.array(z.object({ metric: z.string(), reason: z.string() })).optional(),
   /** The source's display size (sample aspect ratio and display matrix applied). */
-  source: z.object({ width: z.number().int().min(1), height: z.number().int().min(1) }),
-  points: z.array(z.object({ width: z.number().int().min(1), height: z.number().int().min(1), crf: z.number(), kbps: z.number().positive(), quality: z.number() })),
+  source: z.object({ width: R.source.shape.width, height: R.source.shape.height }),
+  points: z.array(z.object({ width: P.width, height: P.height, crf: P.crf, kbps: P.kbps, quality: P.quality })),
   /** The trials' encoder speed, which the rungs must keep for the CRFs to give what CAS measured. */
-  preset: z.enum(X26X_PRESETS).optional(),
-  speed: z.number().int().optional(),
+  preset: R.preset,
+  speed: R.speed,
   cost: z.unknown().optional(),
 });
 export type CasResultView = z.infer<typeof CasResultView>;
@@ -60,7 +64,7 @@ export interface AnalysisRequest {
 /** Asks CAS and waits for its result; throws CAS's error (CANCELLED as UNAVAILABLE), or as `readAnalysis` does. */
 export async function analyse(job: AnalysisRequest, deps: StepDeps, signal: AbortSignal): Promise<Analysis> {
   const client = new VpipeClient(deps.runtime.nc);
-  const body = { source: { uri: job.sourceUri }, codec: job.codec, priority: job.priority, ...(job.allowWithoutVmaf ? { allowWithoutVmaf: true } : {}) };
+  const body: AnalyzeRequest = { source: { uri: job.sourceUri }, codec: job.codec, priority: job.priority, ...(job.allowWithoutVmaf ? { allowWithoutVmaf: true } : {}) };
   const { jobId } = await client.request<{ jobId: string }>('vpipe.cas.analyze', body, { idempotencyKey: `${deps.jobId}.analyze`, timeoutMs: 60_000 });
   deps.log.info({ casJob: jobId }, 'complexity analysis requested');
   const ev = await client.waitForResult('cas', jobId, { timeoutMs: CAS_WAIT_MS, signal, onProgress: (p) => deps.progress('analysing', p.fraction) });
