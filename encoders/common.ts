@@ -28,6 +28,11 @@ export function pick<V>(table: Readonly<Record<string, V>>, key: unknown, what: 
   return bad(`${what} ${JSON.stringify(key)} is not supported (one of: ${Object.keys(table).join(', ')})`);
 }
 
+/** A `pick` table whose values are its keys: the recipe spells the value as the encoder does. */
+export function names<K extends string>(keys: readonly K[]): Readonly<Record<string, K>> {
+  return Object.fromEntries(keys.map((k) => [k, k]));
+}
+
 /** Checks the spec's sizes, threads and frame rate are sane integers, and even sizes for 4:2:0; throws BAD_REQUEST. */
 export function checkSpec(spec: ChunkEncodeSpec, pixelFormat: PixelFormat): void {
   for (const key of ['width', 'height', 'sourceWidth', 'sourceHeight'] as const) num(key, spec[key], { min: 1, max: 16384, integer: true });
@@ -73,7 +78,7 @@ export function scaleArgs(spec: ChunkEncodeSpec, pixelFormat: PixelFormat): stri
   return ['-vf', `scale=${w}:${h}:flags=${flags},format=${fmt}`];
 }
 
-const PIXEL_FORMAT_TABLE: Readonly<Record<string, PixelFormat>> = Object.fromEntries(PIXEL_FORMATS.map((p) => [p, p]));
+const PIXEL_FORMAT_TABLE: Readonly<Record<string, PixelFormat>> = names(PIXEL_FORMATS);
 
 /**
  * Pixel format for a recipe given a per-profile table of allowed formats
@@ -94,6 +99,35 @@ export function resolvePixelFormat(
   if (!supported.includes(fmt)) bad(`${codec} cannot encode ${fmt} (one of: ${supported.join(', ')})`);
   if (formats && !formats.includes(fmt)) bad(`${codec} profile ${recipe.profile} cannot carry ${fmt} (one of: ${formats.join(', ')})`);
   return fmt;
+}
+
+/** How an encoder module's arguments begin: see {@link headArgs}. */
+export interface EncoderHead {
+  /** The codec, as error messages name it (`h264 profile`). */
+  codec: string;
+  /** The ffmpeg encoder (`-c:v`). */
+  encoder: string;
+  /** Recipe profile → `-profile:v` value. */
+  profiles: Readonly<Record<string, string>>;
+  /** Recipe level → `-level:v` value; left out where the level goes elsewhere (x265 takes it in its params). */
+  levels?: Readonly<Record<string, string>>;
+  /** The encoder's own limits on the spec, checked after `checkSpec` and before anything else. */
+  check?: (spec: ChunkEncodeSpec) => void;
+}
+
+/**
+ * What every videoArgs starts with: the spec checked (`checkSpec`, then the encoder's `check`), the
+ * scaling, `-c:v`, `-profile:v` and `-level:v` when the recipe asks, and `-pix_fmt`. Throws BAD_REQUEST.
+ */
+export function headArgs(spec: ChunkEncodeSpec, pixelFormat: PixelFormat, head: EncoderHead): string[] {
+  checkSpec(spec, pixelFormat);
+  head.check?.(spec);
+  const r = spec.recipe;
+  const args = [...scaleArgs(spec, pixelFormat), '-c:v', head.encoder];
+  if (r.profile !== undefined) args.push('-profile:v', pick(head.profiles, r.profile, `${head.codec} profile`));
+  if (r.level !== undefined && head.levels) args.push('-level:v', pick(head.levels, r.level, `${head.codec} level`));
+  args.push('-pix_fmt', pixelFormat);
+  return args;
 }
 
 /** `${n}k` for a kbps value; throws BAD_REQUEST outside the schema's range. */

@@ -16,6 +16,14 @@ export interface TrialSpec {
   version: (text: string) => string | undefined;
 }
 
+/** A TrialSpec `version` that finds `pattern` in the text and formats its match (undefined when absent). */
+export function versionFrom(pattern: RegExp, format: (m: RegExpExecArray) => string): (text: string) => string | undefined {
+  return (text) => {
+    const m = pattern.exec(text);
+    return m ? format(m) : undefined;
+  };
+}
+
 // Keyed by runner (as toolVersion is), so a test's fake runner never poisons the real answer.
 const listings = new WeakMap<ToolRunner, Promise<string>>();
 const probes = new WeakMap<ToolRunner, Map<string, Promise<ProbeResult>>>();
@@ -68,6 +76,11 @@ async function probeOnce(encoder: string, trial: TrialSpec, run: ToolRunner): Pr
   const ffmpeg = await toolVersion('ffmpeg', run).then(shortFfmpegVersion, () => '');
   const lib = trial.version(text);
   return { result: { available: true, version: [lib, ffmpeg].filter(Boolean).join('; ') }, cache: true };
+}
+
+/** An EncoderModule's `probe`: `encoder` with this trial, on the runner it is given (runTool by default). */
+export function prober(encoder: string, trial: TrialSpec): (run?: ToolRunner) => Promise<ProbeResult> {
+  return (run = runTool) => probeEncoder(encoder, trial, run);
 }
 
 /** Probes `encoder` with a one-frame trial; answers cached per runner except transient failures. Never throws. */

@@ -15,22 +15,28 @@
  * - ffmpeg 5.1 reads -crf 0 as "unset" and encodes at CRF 35.
  * - Width and height must be at least 64.
  */
-import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import type { PixelFormat, Recipe } from '../../schemas/ves.js';
-import { bad, checkSpec, gopFrames, kbps, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
-import { probeEncoder } from '../probe.js';
+import { bad, type EncoderHead, gopFrames, headArgs, kbps, num, resolvePixelFormat } from '../common.js';
+import { prober, versionFrom } from '../probe.js';
 import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
 
 const SUPPORTED: readonly PixelFormat[] = ['yuv420p', 'yuv420p10le'];
 const PROFILE_FORMATS: Readonly<Record<string, readonly PixelFormat[]>> = { main: SUPPORTED };
-const PROFILE_NAMES: Readonly<Record<string, string>> = { main: 'main' };
-/** AV1 levels start at 2.0; SVT wants seq_level 10× as an integer. */
-const LEVELS: Readonly<Record<string, string>> = Object.fromEntries(
-  ['2', '2.1', '2.2', '3', '3.1', '3.2', '4', '4.1', '4.2', '5', '5.1', '5.2', '6', '6.1', '6.2'].map((l) => [l, String(Math.round(Number(l) * 10))]),
-);
 /** A middle preset: fast enough for chunked VOD, well above the real-time presets' quality. */
 const DEFAULT_SPEED = 8;
 const MIN_SIZE = 64;
+const HEAD: EncoderHead = {
+  codec: 'av1',
+  encoder: 'libsvtav1',
+  profiles: { main: 'main' },
+  /** AV1 levels start at 2.0; SVT wants seq_level 10× as an integer. */
+  levels: Object.fromEntries(
+    ['2', '2.1', '2.2', '3', '3.1', '3.2', '4', '4.1', '4.2', '5', '5.1', '5.2', '6', '6.1', '6.2'].map((l) => [l, String(Math.round(Number(l) * 10))]),
+  ),
+  check: (spec) => {
+    if (spec.width < MIN_SIZE || spec.height < MIN_SIZE) bad(`SVT-AV1 needs at least ${MIN_SIZE}x${MIN_SIZE}, got ${spec.width}x${spec.height}`);
+  },
+};
 
 /** The pixel format this recipe encodes to; throws BAD_REQUEST for a profile or format SVT-AV1 cannot encode. */
 function pixelFormatFor(recipe: Recipe): PixelFormat {
@@ -43,13 +49,7 @@ function pixelFormatFor(recipe: Recipe): PixelFormat {
 /** libsvtav1 output arguments for one chunk; throws BAD_REQUEST (see EncoderModule.videoArgs). */
 function videoArgs(spec: ChunkEncodeSpec): string[] {
   const r = spec.recipe;
-  const pix = pixelFormatFor(r);
-  checkSpec(spec, pix);
-  if (spec.width < MIN_SIZE || spec.height < MIN_SIZE) bad(`SVT-AV1 needs at least ${MIN_SIZE}x${MIN_SIZE}, got ${spec.width}x${spec.height}`);
-  const args = [...scaleArgs(spec, pix), '-c:v', 'libsvtav1'];
-  if (r.profile !== undefined) args.push('-profile:v', pick(PROFILE_NAMES, r.profile, 'av1 profile'));
-  if (r.level !== undefined) args.push('-level:v', pick(LEVELS, r.level, 'av1 level'));
-  args.push('-pix_fmt', pix);
+  const args = headArgs(spec, pixelFormatFor(r), HEAD);
   const rc = r.rateControl;
   if (rc.mode === 'crf') {
     const crf = Math.round(rc.value);
@@ -69,20 +69,11 @@ export const av1: EncoderModule = {
   codec: 'av1',
   encoder: 'libsvtav1',
   /** See EncoderModule.probe; SVT-AV1 prints its version through its own logger. Never throws. */
-  probe(run: ToolRunner = runTool) {
-    return probeEncoder(
-      'libsvtav1',
-      {
-        logLevel: 'error',
-        outputArgs: ['-preset', '12', '-svtav1-params', 'lp=1', '-f', 'ivf'],
-        version: (text) => {
-          const m = /SVT-AV1 Encoder Lib (v\d+\.\d+\.\d+\S*)/.exec(text);
-          return m ? `SVT-AV1 ${m[1]}` : undefined;
-        },
-      },
-      run,
-    );
-  },
+  probe: prober('libsvtav1', {
+    logLevel: 'error',
+    outputArgs: ['-preset', '12', '-svtav1-params', 'lp=1', '-f', 'ivf'],
+    version: versionFrom(/SVT-AV1 Encoder Lib (v\d+\.\d+\.\d+\S*)/, (m) => `SVT-AV1 ${m[1]}`),
+  }),
   videoArgs,
   rawFormat: { format: 'ivf', extension: 'ivf' },
   // ffmpeg 5.1's libsvtav1 wrapper ignores forced keyframes: no warm-up before chunks.

@@ -5,10 +5,9 @@
  * makes them real. Debian's libx264 (core 164) carries 8- and 10-bit in one
  * library: yuv420p10le + high10 gives a High 10 stream.
  */
-import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import { LEVELS, X26X_PRESETS, type PixelFormat, type Recipe } from '../../schemas/ves.js';
-import { bitrateArgs, checkSpec, gopFrames, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
-import { probeEncoder } from '../probe.js';
+import { bitrateArgs, type EncoderHead, gopFrames, headArgs, names, num, pick, resolvePixelFormat } from '../common.js';
+import { prober, versionFrom } from '../probe.js';
 import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
 
 /** Formats each profile can carry; the first is the one that makes x264 signal it. */
@@ -21,9 +20,8 @@ const PROFILE_FORMATS: Readonly<Record<string, readonly PixelFormat[]>> = {
   high444: ['yuv444p', 'yuv444p10le', 'yuv422p', 'yuv422p10le', 'yuv420p', 'yuv420p10le'],
 };
 /** Recipe spelling is x264's (1b included). */
-const PROFILE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(Object.keys(PROFILE_FORMATS).map((p) => [p, p]));
-const LEVEL_NAMES: Readonly<Record<string, string>> = Object.fromEntries(LEVELS.map((l) => [l, l]));
-const PRESETS: Readonly<Record<string, string>> = Object.fromEntries(X26X_PRESETS.map((p) => [p, p]));
+const HEAD: EncoderHead = { codec: 'h264', encoder: 'libx264', profiles: names(Object.keys(PROFILE_FORMATS)), levels: names(LEVELS) };
+const PRESETS = names(X26X_PRESETS);
 
 /** The pixel format this recipe encodes to; throws BAD_REQUEST for a profile/format pair x264 refuses. */
 function pixelFormatFor(recipe: Recipe): PixelFormat {
@@ -33,12 +31,7 @@ function pixelFormatFor(recipe: Recipe): PixelFormat {
 /** libx264 output arguments for one chunk; throws BAD_REQUEST (see EncoderModule.videoArgs). */
 function videoArgs(spec: ChunkEncodeSpec): string[] {
   const r = spec.recipe;
-  const pix = pixelFormatFor(r);
-  checkSpec(spec, pix);
-  const args = [...scaleArgs(spec, pix), '-c:v', 'libx264'];
-  if (r.profile !== undefined) args.push('-profile:v', pick(PROFILE_NAMES, r.profile, 'h264 profile'));
-  if (r.level !== undefined) args.push('-level:v', pick(LEVEL_NAMES, r.level, 'h264 level'));
-  args.push('-pix_fmt', pix);
+  const args = headArgs(spec, pixelFormatFor(r), HEAD);
   const rc = r.rateControl;
   args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', rc.value, { max: 51 })] : bitrateArgs(rc, false)));
   // -g caps the IDR distance; scene cuts can only add keyframes, never stretch a GOP.
@@ -55,20 +48,11 @@ export const h264: EncoderModule = {
   codec: 'h264',
   encoder: 'libx264',
   /** See EncoderModule.probe; the version comes from x264's SEI in a one-frame raw stream. Never throws. */
-  probe(run: ToolRunner = runTool) {
-    return probeEncoder(
-      'libx264',
-      {
-        logLevel: 'error',
-        outputArgs: ['-preset', 'ultrafast', '-f', 'h264'],
-        version: (text) => {
-          const m = /x264 - core (\d+) r(\d+) ([0-9a-f]+)/.exec(text);
-          return m ? `x264 core ${m[1]} r${m[2]} ${m[3]}` : undefined;
-        },
-      },
-      run,
-    );
-  },
+  probe: prober('libx264', {
+    logLevel: 'error',
+    outputArgs: ['-preset', 'ultrafast', '-f', 'h264'],
+    version: versionFrom(/x264 - core (\d+) r(\d+) ([0-9a-f]+)/, (m) => `x264 core ${m[1]} r${m[2]} ${m[3]}`),
+  }),
   videoArgs,
   rawFormat: { format: 'h264', extension: 'h264', bitstreamFilter: 'h264_mp4toannexb' },
   // Forced keyframes are IDRs (the wrapper's default is a recovery-point I frame).

@@ -5,10 +5,9 @@
  * under "main" is refused: the profile table says which formats fit.
  * x265 opens GOPs by default; closed is set explicitly.
  */
-import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import { X26X_PRESETS, type PixelFormat, type Recipe } from '../../schemas/ves.js';
-import { bitrateArgs, checkSpec, gopFrames, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
-import { probeEncoder } from '../probe.js';
+import { bitrateArgs, type EncoderHead, gopFrames, headArgs, names, num, pick, resolvePixelFormat } from '../common.js';
+import { prober, versionFrom } from '../probe.js';
 import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
 
 /** Formats each profile can carry (checked against this x265 3.5 build); the first is the profile's natural one. */
@@ -19,12 +18,11 @@ const PROFILE_FORMATS: Readonly<Record<string, readonly PixelFormat[]>> = {
   'main444-8': ['yuv444p', 'yuv422p', 'yuv420p'],
   'main444-10': ['yuv444p10le', 'yuv444p', 'yuv422p10le', 'yuv422p', 'yuv420p10le', 'yuv420p'],
 };
-const PROFILE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(Object.keys(PROFILE_FORMATS).map((p) => [p, p]));
+/** The level goes in -x265-params (below), not -level:v. */
+const HEAD: EncoderHead = { codec: 'hevc', encoder: 'libx265', profiles: names(Object.keys(PROFILE_FORMATS)) };
 /** HEVC has no 1b, 1.x, 2.2, 3.2 or 4.2; x265 takes the decimal spelling for level-idc. */
-const LEVEL_IDC: Readonly<Record<string, string>> = Object.fromEntries(
-  ['1', '2', '2.1', '3', '3.1', '4', '4.1', '5', '5.1', '5.2', '6', '6.1', '6.2'].map((l) => [l, l]),
-);
-const PRESETS: Readonly<Record<string, string>> = Object.fromEntries(X26X_PRESETS.map((p) => [p, p]));
+const LEVEL_IDC = names(['1', '2', '2.1', '3', '3.1', '4', '4.1', '5', '5.1', '5.2', '6', '6.1', '6.2']);
+const PRESETS = names(X26X_PRESETS);
 
 /** The pixel format this recipe encodes to; throws BAD_REQUEST for a profile/format pair x265 refuses. */
 function pixelFormatFor(recipe: Recipe): PixelFormat {
@@ -34,11 +32,7 @@ function pixelFormatFor(recipe: Recipe): PixelFormat {
 /** libx265 output arguments for one chunk; throws BAD_REQUEST (see EncoderModule.videoArgs). */
 function videoArgs(spec: ChunkEncodeSpec): string[] {
   const r = spec.recipe;
-  const pix = pixelFormatFor(r);
-  checkSpec(spec, pix);
-  const args = [...scaleArgs(spec, pix), '-c:v', 'libx265'];
-  if (r.profile !== undefined) args.push('-profile:v', pick(PROFILE_NAMES, r.profile, 'hevc profile'));
-  args.push('-pix_fmt', pix);
+  const args = headArgs(spec, pixelFormatFor(r), HEAD);
   const rc = r.rateControl;
   args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', rc.value, { max: 51 })] : bitrateArgs(rc, false)));
   args.push('-preset', pick(PRESETS, r.preset ?? 'medium', 'x265 preset'));
@@ -57,20 +51,11 @@ export const hevc: EncoderModule = {
   codec: 'hevc',
   encoder: 'libx265',
   /** See EncoderModule.probe; the version comes from x265's SEI in a one-frame raw stream. Never throws. */
-  probe(run: ToolRunner = runTool) {
-    return probeEncoder(
-      'libx265',
-      {
-        logLevel: 'error',
-        outputArgs: ['-preset', 'ultrafast', '-x265-params', 'log-level=error:pools=1', '-f', 'hevc'],
-        version: (text) => {
-          const m = /x265 \(build (\d+)\) - ([^\s:]+)/.exec(text);
-          return m ? `x265 ${m[2]} (build ${m[1]})` : undefined;
-        },
-      },
-      run,
-    );
-  },
+  probe: prober('libx265', {
+    logLevel: 'error',
+    outputArgs: ['-preset', 'ultrafast', '-x265-params', 'log-level=error:pools=1', '-f', 'hevc'],
+    version: versionFrom(/x265 \(build (\d+)\) - ([^\s:]+)/, (m) => `x265 ${m[2]} (build ${m[1]})`),
+  }),
   videoArgs,
   rawFormat: { format: 'hevc', extension: 'hevc', bitstreamFilter: 'hevc_mp4toannexb' },
   // Forced keyframes are IDRs (the wrapper's default is a non-IDR I frame).

@@ -6,10 +6,9 @@
  * GOPs are closed whatever `gop.closed` says. libvpx only warns on an
  * unknown level, so levels are checked here.
  */
-import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import type { PixelFormat, Recipe } from '../../schemas/ves.js';
-import { bitrateArgs, checkSpec, gopFrames, num, pick, resolvePixelFormat, scaleArgs } from '../common.js';
-import { probeEncoder } from '../probe.js';
+import { bitrateArgs, type EncoderHead, gopFrames, headArgs, names, num, resolvePixelFormat } from '../common.js';
+import { prober, versionFrom } from '../probe.js';
 import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
 
 const PROFILE_FORMATS: Readonly<Record<string, readonly PixelFormat[]>> = {
@@ -18,11 +17,13 @@ const PROFILE_FORMATS: Readonly<Record<string, readonly PixelFormat[]>> = {
   '2': ['yuv420p10le'],
   '3': ['yuv444p10le', 'yuv422p10le'],
 };
-const PROFILE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(Object.keys(PROFILE_FORMATS).map((p) => [p, p]));
-/** The levels libvpx's VP9E_SET_TARGET_LEVEL accepts (no 1b, 1.2, 1.3, 2.2, 3.2, 4.2). */
-const LEVELS: Readonly<Record<string, string>> = Object.fromEntries(
-  ['1', '1.1', '2', '2.1', '3', '3.1', '4', '4.1', '5', '5.1', '5.2', '6', '6.1', '6.2'].map((l) => [l, l]),
-);
+/** Levels: the ones libvpx's VP9E_SET_TARGET_LEVEL accepts (no 1b, 1.2, 1.3, 2.2, 3.2, 4.2). */
+const HEAD: EncoderHead = {
+  codec: 'vp9',
+  encoder: 'libvpx-vp9',
+  profiles: names(Object.keys(PROFILE_FORMATS)),
+  levels: names(['1', '1.1', '2', '2.1', '3', '3.1', '4', '4.1', '5', '5.1', '5.2', '6', '6.1', '6.2']),
+};
 /** A middle cpu-used: libvpx's default (1) is several times slower for little gain. */
 const DEFAULT_SPEED = 4;
 
@@ -39,12 +40,7 @@ function pixelFormatFor(recipe: Recipe): PixelFormat {
 /** libvpx-vp9 output arguments for one chunk; throws BAD_REQUEST (see EncoderModule.videoArgs). */
 function videoArgs(spec: ChunkEncodeSpec): string[] {
   const r = spec.recipe;
-  const pix = pixelFormatFor(r);
-  checkSpec(spec, pix);
-  const args = [...scaleArgs(spec, pix), '-c:v', 'libvpx-vp9'];
-  if (r.profile !== undefined) args.push('-profile:v', pick(PROFILE_NAMES, r.profile, 'vp9 profile'));
-  if (r.level !== undefined) args.push('-level:v', pick(LEVELS, r.level, 'vp9 level'));
-  args.push('-pix_fmt', pix);
+  const args = headArgs(spec, pixelFormatFor(r), HEAD);
   const rc = r.rateControl;
   // -b:v 0 makes -crf constant quality; with a bitrate it would be constrained quality.
   args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', Math.round(rc.value), { max: 63, integer: true }), '-b:v', '0'] : bitrateArgs(rc, true)));
@@ -62,20 +58,11 @@ export const vp9: EncoderModule = {
   codec: 'vp9',
   encoder: 'libvpx-vp9',
   /** See EncoderModule.probe; libvpx logs its version at ffmpeg's verbose level. Never throws. */
-  probe(run: ToolRunner = runTool) {
-    return probeEncoder(
-      'libvpx-vp9',
-      {
-        logLevel: 'verbose',
-        outputArgs: ['-deadline', 'realtime', '-cpu-used', '8', '-f', 'ivf'],
-        version: (text) => {
-          const m = /\[libvpx-vp9 @ [^\]]*\] (v\d+\.\d+\.\d+\S*)/.exec(text);
-          return m ? `libvpx ${m[1]}` : undefined;
-        },
-      },
-      run,
-    );
-  },
+  probe: prober('libvpx-vp9', {
+    logLevel: 'verbose',
+    outputArgs: ['-deadline', 'realtime', '-cpu-used', '8', '-f', 'ivf'],
+    version: versionFrom(/\[libvpx-vp9 @ [^\]]*\] (v\d+\.\d+\.\d+\S*)/, (m) => `libvpx ${m[1]}`),
+  }),
   videoArgs,
   rawFormat: { format: 'ivf', extension: 'ivf' },
   // A forced VP9 keyframe is always a clean entry point.
