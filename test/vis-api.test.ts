@@ -5,19 +5,18 @@
  * service keeps serving.
  */
 import { decode, encode } from '@msgpack/msgpack';
-import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VpipeClient } from '../runtime/jobs/client.js';
-import { startNode, type VpipeNode } from '../app/node.js';
+import type { VpipeClient } from '../runtime/jobs/client.js';
 import type { JobEvent } from '../schemas/api.js';
 import type { InspectResult } from '../schemas/vis.js';
 import * as media from './helpers/media.js';
-import { startTestServer, tempDir, type TestServer } from './helpers/nats.js';
+import { tempDir } from './helpers/nats.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
-let server: TestServer;
-let node: VpipeNode;
+let stack: TestStack;
 let nc: NatsConnection;
 let client: VpipeClient;
 let root: string;
@@ -26,23 +25,19 @@ const te = new TextEncoder();
 const td = new TextDecoder();
 
 beforeAll(async () => {
-  server = await startTestServer();
-  root = tempDir('media');
   outside = tempDir('outside');
   fs.writeFileSync(path.join(outside, 'secret.mp4'), 'not for you');
-  fs.symlinkSync(path.join(outside, 'secret.mp4'), path.join(root, 'escape.mp4'));
-  await media.makeCfr(root);
-  node = await startNode({ natsUrl: server.url, mediaRoot: root, dataDir: tempDir('data'), roles: ['api', 'workflow'], concurrency: 2, metricsPort: 0 });
-  nc = await connect({ servers: server.url });
-  client = new VpipeClient(nc);
+  stack = await startTestStack('vis', { roles: ['api', 'workflow'], concurrency: 2, metricsPort: 0 }, async (dir) => {
+    fs.symlinkSync(path.join(outside, 'secret.mp4'), path.join(dir, 'escape.mp4'));
+    await media.makeCfr(dir);
+  });
+  ({ client, root } = stack);
+  nc = client.nc;
 });
 
 afterAll(async () => {
-  await nc?.drain();
-  await node?.stop(1_000);
-  await server?.cleanup();
-  fs.rmSync(root, { recursive: true, force: true });
-  fs.rmSync(outside, { recursive: true, force: true });
+  await stack?.cleanup();
+  if (outside) fs.rmSync(outside, { recursive: true, force: true });
 });
 
 async function collect(subject: string, waitMs = 750): Promise<Msg[]> {
@@ -169,7 +164,7 @@ describe('inspection jobs', () => {
 
 describe('metrics', () => {
   it('serves job counters, durations, rejections and queue depth on /metrics', async () => {
-    const body = await (await fetch(`http://127.0.0.1:${node.metricsPort}/metrics`)).text();
+    const body = await (await fetch(`http://127.0.0.1:${stack.node.metricsPort}/metrics`)).text();
     expect(body).toMatch(/^vpipe_jobs_finished_total\{service="vis",state="succeeded"\} [1-9]\d*$/m);
     expect(body).toMatch(/^vpipe_job_duration_seconds_bucket\{le="5",service="vis",state="succeeded"\} [1-9]/m);
     expect(body).toMatch(/^vpipe_job_step_duration_seconds_count\{service="vis",step="scanning"\} [1-9]/m);

@@ -4,20 +4,18 @@
  * damaged file, and bad requests that must each get a clear error.
  */
 import { decode, encode } from '@msgpack/msgpack';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vvsService } from '../actors/vvs/service.js';
-import { VpipeClient } from '../runtime/jobs/client.js';
-import { startNode, type VpipeNode } from '../app/node.js';
+import type { VpipeClient } from '../runtime/jobs/client.js';
 import type { ServiceDefinition } from '../runtime/jobs/service-definition.js';
 import type { Discrepancy, ValidateResult } from '../schemas/vvs.js';
 import * as media from './helpers/encoded-media.js';
-import { startTestServer, tempDir, type TestServer } from './helpers/nats.js';
+import { startTestStack, type TestStack } from './helpers/stack.js';
 
-let server: TestServer;
-let node: VpipeNode;
+let stack: TestStack;
 let nc: NatsConnection;
 let client: VpipeClient;
 let root: string;
@@ -26,34 +24,17 @@ const te = new TextEncoder();
 const td = new TextDecoder();
 
 beforeAll(async () => {
-  root = tempDir('vvs-media');
-  [server, files.h264, files.hevc, files.vp9, files.av1] = await Promise.all([
-    startTestServer(),
-    media.makeH264(root),
-    media.makeHevcMain10(root),
-    media.makeVp9(root),
-    media.makeAv1(root),
-  ]);
-  files.corrupt = await media.makeCorruptH264(root);
-  fs.mkdirSync(path.join(root, 'seq'));
-  node = await startNode({
-    natsUrl: server.url,
-    mediaRoot: root,
-    dataDir: tempDir('vvs-data'),
-    roles: ['api', 'workflow'],
-    concurrency: 4,
-    metricsPort: 0,
-    services: [vvsService as unknown as ServiceDefinition],
+  stack = await startTestStack('vvs', { roles: ['api', 'workflow'], concurrency: 4, metricsPort: 0, services: [vvsService as unknown as ServiceDefinition] }, async (dir) => {
+    [files.h264, files.hevc, files.vp9, files.av1] = await Promise.all([media.makeH264(dir), media.makeHevcMain10(dir), media.makeVp9(dir), media.makeAv1(dir)]);
+    files.corrupt = await media.makeCorruptH264(dir);
+    fs.mkdirSync(path.join(dir, 'seq'));
   });
-  nc = await connect({ servers: server.url });
-  client = new VpipeClient(nc);
+  ({ client, root } = stack);
+  nc = client.nc;
 });
 
 afterAll(async () => {
-  await nc?.drain();
-  await node?.stop(1_000);
-  await server?.cleanup();
-  if (root) fs.rmSync(root, { recursive: true, force: true });
+  await stack?.cleanup();
 });
 
 async function validate(file: string, expectations: object): Promise<ValidateResult> {
