@@ -12,8 +12,12 @@ export const LADDER_METRICS = ['vmaf', 'psnr'] as const;
 export const LadderMetric = z.enum(LADDER_METRICS);
 export type LadderMetric = z.infer<typeof LadderMetric>;
 
-/** Constraint defaults: 6 rungs over 150–8000 kb/s, one JND (≈ 6 VMAF) apart, none past VMAF 95; maxHeight defaults to the source's. */
-export const LADDER_DEFAULTS = { rungs: 6, minKbps: 150, maxKbps: 8000, qualityCap: 95, minStep: 6 } as const;
+/**
+ * Constraint defaults: 6 rungs over 150–8000 kb/s, one JND (≈ 6 VMAF) and 1.25× in bitrate apart, none
+ * past VMAF 95; maxHeight defaults to the source's. Rungs closer than 1.25× give a player no real choice
+ * (on a steep curve one JND can cost a few per cent of bitrate); Apple's authoring spec asks 1.5–2×.
+ */
+export const LADDER_DEFAULTS = { rungs: 6, minKbps: 150, maxKbps: 8000, qualityCap: 95, minStep: 6, minKbpsRatio: 1.25 } as const;
 
 /**
  * A PSNR ladder's units. `minStep` (VMAF points) converts at 0.25 dB a point (6 VMAF → 1.5 dB): the
@@ -34,6 +38,8 @@ export const LadderConstraints = z
     qualityCap: z.number().min(1).max(100).optional(),
     /** VMAF points between adjacent rungs, at least. */
     minStep: z.number().min(0).max(50).optional(),
+    /** Each rung's bitrate at least this many times the one below (1: only rising). */
+    minKbpsRatio: z.number().min(1).max(4).optional(),
     /** Used only when the ladder ends up on PSNR (see PSNR_LADDER). */
     psnr: z.strictObject({ capDb: z.number().min(10).max(100).optional(), minStepDb: z.number().min(0).max(20).optional() }).optional(),
   })
@@ -110,7 +116,7 @@ export const LadderResult = z.strictObject({
   hull: z.array(HullPoint),
   curves: z.array(ResolutionCurve),
   /** The constraints as applied: defaults filled in, in the metric's units (dB for PSNR). */
-  constraints: z.strictObject({ rungs: z.number(), minKbps: z.number(), maxKbps: z.number(), maxHeight: z.number(), qualityCap: z.number(), minStep: z.number() }),
+  constraints: z.strictObject({ rungs: z.number(), minKbps: z.number(), maxKbps: z.number(), maxHeight: z.number(), qualityCap: z.number(), minStep: z.number(), minKbpsRatio: z.number() }),
   source: z.strictObject({ width: z.number().int(), height: z.number().int() }),
   analysis: z.strictObject({ jobId: z.string(), contentHash: z.string(), cached: z.boolean(), points: z.number().int(), cost: z.unknown().optional() }),
   /** What shaped the ladder: fewer rungs than asked, a cap the hull never reaches, the metric fallback. */

@@ -150,7 +150,7 @@ describe('a ladder', () => {
     expect(r.curves.map((c) => c.height)).toEqual([234, 360, 540, 720, 1080]);
     expect(r.source).toEqual({ width: 1920, height: 1080 });
     expect(r.analysis).toMatchObject({ contentHash: 'hash-of-src.mp4', cached: false, points: 40, cost: { multiple: 0.7 } });
-    expect(r.constraints).toEqual({ rungs: 6, minKbps: 150, maxKbps: 8000, maxHeight: 1080, qualityCap: 95, minStep: 6 });
+    expect(r.constraints).toEqual({ rungs: 6, minKbps: 150, maxKbps: 8000, maxHeight: 1080, qualityCap: 95, minStep: 6, minKbpsRatio: 1.25 });
   });
 
   it('keeps to the constraints and the source’s size', async () => {

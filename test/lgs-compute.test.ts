@@ -179,6 +179,7 @@ describe('rungs', () => {
       if (i === 0) continue;
       const p = rungs[i - 1]!;
       expect(r.kbps).toBeGreaterThan(p.kbps);
+      expect(r.kbps / p.kbps).toBeGreaterThanOrEqual(c.minKbpsRatio - 1e-9);
       expect(r.quality).toBeGreaterThan(p.quality);
       expect(r.quality - p.quality).toBeGreaterThanOrEqual(c.minStep - 1e-6);
       expect(r.width).toBeGreaterThanOrEqual(p.width);
@@ -263,6 +264,20 @@ describe('rungs', () => {
     expect(notes.join(' ')).toMatch(/already reaches the cap/);
   });
 
+  it('keeps rungs minKbpsRatio apart in bitrate where one JND costs only a few per cent of bits', () => {
+    // A steep curve (flat content): VMAF climbs from 40 to 90 within 150–400 kb/s.
+    const steep = curvesOf(
+      [160, 175, 190, 210, 240, 290, 380, 600, 1000].map((kbps, i) => ({ width: 1280, height: 720, crf: 40 - 2 * i, kbps, quality: [40, 52, 63, 72, 80, 86, 90, 93, 95.5][i]! })),
+    );
+    const jndOnly = choose({ minKbpsRatio: 1 }, steep).rungs;
+    expect(Math.min(...jndOnly.slice(1).map((r, i) => r.kbps / jndOnly[i]!.kbps))).toBeLessThan(1.25);
+    const { rungs, notes } = choose({}, steep);
+    expectLadderRules(rungs, DEFAULTS);
+    expect(rungs[rungs.length - 1]!.quality).toBeGreaterThan(94.9);
+    expect(rungs.length).toBeLessThan(jndOnly.length);
+    expect(notes.length).toBeGreaterThan(0);
+  });
+
   it('never falls in resolution even where curves cross back', () => {
     // A 540p curve that beats 720p again at high rates (noisy data): the ladder keeps climbing in size.
     const odd = curvesOf(syntheticPoints([...SYNTHETIC_RESOLUTIONS.filter((r) => r.height !== 540), { width: 960, height: 540, ceiling: 99, midKbps: 450 }]));
@@ -330,7 +345,7 @@ describe('the ladder', () => {
   it('converts the JND spacing for a PSNR ladder and uses the PSNR cap', () => {
     expect(resolveConstraints(undefined, 'psnr', { height: 1080 })).toMatchObject({ minStep: 1.5, qualityCap: 45 });
     expect(resolveConstraints({ minStep: 8, psnr: { capDb: 42 } }, 'psnr', { height: 1080 })).toMatchObject({ minStep: 2, qualityCap: 42 });
-    expect(resolveConstraints({ psnr: { minStepDb: 1 } }, 'vmaf', { height: 1080 })).toMatchObject({ minStep: 6, qualityCap: 95 });
+    expect(resolveConstraints({ psnr: { minStepDb: 1 } }, 'vmaf', { height: 1080 })).toMatchObject({ minStep: 6, qualityCap: 95, minKbpsRatio: 1.25 });
   });
 });
 

@@ -21,6 +21,7 @@ export function resolveConstraints(req: LadderConstraints | undefined, metric: L
     minKbps: req?.minKbps ?? LADDER_DEFAULTS.minKbps,
     maxKbps: req?.maxKbps ?? LADDER_DEFAULTS.maxKbps,
     maxHeight: Math.min(req?.maxHeight ?? source.height, source.height),
+    minKbpsRatio: req?.minKbpsRatio ?? LADDER_DEFAULTS.minKbpsRatio,
   };
   if (metric === 'vmaf') return { ...base, qualityCap: req?.qualityCap ?? LADDER_DEFAULTS.qualityCap, minStep };
   return { ...base, qualityCap: req?.psnr?.capDb ?? PSNR_LADDER.capDb, minStep: req?.psnr?.minStepDb ?? minStep * PSNR_LADDER.dbPerVmafPoint };
