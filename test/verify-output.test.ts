@@ -26,6 +26,16 @@ function file(name: string): string {
   return path.join(dir, name);
 }
 
+/** A VFR source: `seconds` of 320x240 testsrc2 at 25 fps, then `seconds` at 10 fps, concatenated with their times passed through, encoded with `codec`. */
+async function twoRateSource(out: string, seconds: number, ...codec: string[]): Promise<void> {
+  await ffmpeg(
+    '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=25:duration=${seconds}`,
+    '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=10:duration=${seconds}`,
+    '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]',
+    '-fps_mode', 'passthrough', ...codec, out,
+  );
+}
+
 /** Chunk sizes from an AVI's legacy idx1 index (16-byte entries: id, flags, offset, size). */
 function aviIndexSizes(buf: Buffer): number[] {
   const at = buf.indexOf('idx1', 0, 'latin1');
@@ -122,12 +132,7 @@ describe('verifyOutput', () => {
   it('keeps VFR times equal through a timestamp-preserving encode and catches CFR re-timing', async () => {
     // (a) Two rates concatenated: 2 s at 25 fps, then 2 s at 10 fps.
     const tworate = file('tworate.mp4');
-    await ffmpeg(
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=2',
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10:duration=2',
-      '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]',
-      '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10', tworate,
-    );
+    await twoRateSource(tworate, 2, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10');
     const tworateOut = file('tworate-out.mkv');
     await ffmpeg('-i', tworate, '-fps_mode', 'passthrough', '-enc_time_base', '-1', ...X264, tworateOut);
     const a = await verifyOutput(tworate, tworateOut);
@@ -170,12 +175,7 @@ describe('verifyOutput', () => {
   it('counts an AVI with empty drop chunks by decoded frames, and catches frames duplicated to fill them', async () => {
     // VFR into AVI: the muxer writes zero-size chunks for the 1/25 s slots that have no frame.
     const vfr = file('avi-src.mkv');
-    await ffmpeg(
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=1',
-      '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10:duration=1',
-      '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]',
-      '-fps_mode', 'passthrough', '-c:v', 'ffv1', vfr,
-    );
+    await twoRateSource(vfr, 1, '-c:v', 'ffv1');
     const avi = file('drops.avi');
     await ffmpeg('-i', vfr, '-fps_mode', 'passthrough', '-r', '25', '-c:v', 'mpeg4', '-q:v', '2', avi);
     // The premise: idx1 holds 35 real chunks (25 + 10 frames) plus empty ones for the 1/25 s slots of the 10 fps second.

@@ -15,7 +15,7 @@ import { KV_CHUNKS, STREAM_EVENTS, eventSubject } from '../runtime/nats/topology
 import type { EncodeResult } from '../schemas/ves.js';
 import type { ValidateResult } from '../schemas/vvs.js';
 import { startTestServer, tempDir, type TestServer } from './helpers/nats.js';
-import { childPids, eventually, spawnVpipe, type StackProcess } from './helpers/stack-process.js';
+import { childPids, eventually, nodesReady, spawnVpipe, type StackProcess } from './helpers/stack-process.js';
 
 let server: TestServer;
 let root: string;
@@ -93,13 +93,16 @@ async function expectSucceededOnce(jobId: string): Promise<EncodeResult> {
   return r;
 }
 
+/** Waits until the job has at least one finished chunk. */
+const aChunkDone = (jobId: string) => eventually(async () => ((await chunksDone(jobId)) >= 1 ? true : undefined), 60_000, 'a finished chunk');
+
 const encodedLines = (p: StackProcess) => p.log().split('\n').filter((l) => l.includes('"msg":"chunk encoded"'));
 
 describe('faults during a VES job', { timeout: 150_000 }, () => {
   it('kill -9 of an encoder mid-chunk: the chunk is redelivered and the job succeeds', async () => {
     node('wf1', 'api,workflow');
     const enc1 = node('enc1', 'encoder');
-    await eventually(() => (enc1.log().includes('vpipe node ready') ? true : undefined), 20_000, 'encoder 1 up');
+    await nodesReady([enc1], 20_000, 'encoder 1 up');
     const jobId = await submit('enc-kill.mp4');
     await eventually(() => (childPids(enc1.child.pid!, 'ffmpeg').length ? true : undefined), 30_000, 'a chunk encode in flight');
     const killedAt = Date.now();
@@ -117,9 +120,9 @@ describe('faults during a VES job', { timeout: 150_000 }, () => {
   it('kill -9 of the workflow mid-job: it resumes from its snapshot without re-encoding finished chunks', async () => {
     const wf1 = node('wf2', 'api,workflow');
     const enc = node('enc3', 'encoder');
-    await eventually(() => (wf1.log().includes('vpipe node ready') && enc.log().includes('vpipe node ready') ? true : undefined), 20_000, 'nodes up');
+    await nodesReady([wf1, enc], 20_000, 'nodes up');
     const jobId = await submit('wf-kill.mp4');
-    await eventually(async () => ((await chunksDone(jobId)) >= 1 ? true : undefined), 60_000, 'a finished chunk');
+    await aChunkDone(jobId);
     wf1.child.kill('SIGKILL');
     await wf1.exited;
     const wf2 = node('wf3', 'api,workflow');
@@ -132,9 +135,9 @@ describe('faults during a VES job', { timeout: 150_000 }, () => {
   it('restarting nats-server mid-job (file storage): the job succeeds', async () => {
     const wf = node('wf4', 'api,workflow');
     const enc = node('enc4', 'encoder');
-    await eventually(() => (wf.log().includes('vpipe node ready') && enc.log().includes('vpipe node ready') ? true : undefined), 20_000, 'nodes up');
+    await nodesReady([wf, enc], 20_000, 'nodes up');
     const jobId = await submit('nats-restart.mp4');
-    await eventually(async () => ((await chunksDone(jobId)) >= 1 ? true : undefined), 60_000, 'a finished chunk');
+    await aChunkDone(jobId);
     await server.stop();
     await new Promise((r) => setTimeout(r, 500));
     await server.restart();

@@ -67,3 +67,8 @@ export function childPids(ppid: number, comm: string): number[] {
   }
   return out;
 }
+
+/** Waits until every one of `procs` has logged that its node is ready. */
+export function nodesReady(procs: StackProcess[], timeoutMs: number, what: string): Promise<true> {
+  return eventually(() => (procs.every((p) => p.log().includes('vpipe node ready')) ? true : undefined), timeoutMs, what);
+}
