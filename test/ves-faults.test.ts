@@ -93,8 +93,15 @@ async function expectSucceededOnce(jobId: string): Promise<EncodeResult> {
   return r;
 }
 
-/** Waits until the job has at least one finished chunk. */
-const aChunkDone = (jobId: string) => eventually(async () => ((await chunksDone(jobId)) >= 1 ? true : undefined), 60_000, 'a finished chunk');
+/** A workflow node and an encoder node up, and a job submitted that has finished a chunk: where a mid-job fault goes in. */
+async function jobUnderWay(wfName: string, encName: string, out: string): Promise<{ wf: StackProcess; enc: StackProcess; jobId: string }> {
+  const wf = node(wfName, 'api,workflow');
+  const enc = node(encName, 'encoder');
+  await nodesReady([wf, enc], 20_000, 'nodes up');
+  const jobId = await submit(out);
+  await eventually(async () => ((await chunksDone(jobId)) >= 1 ? true : undefined), 60_000, 'a finished chunk');
+  return { wf, enc, jobId };
+}
 
 const encodedLines = (p: StackProcess) => p.log().split('\n').filter((l) => l.includes('"msg":"chunk encoded"'));
 
@@ -118,11 +125,7 @@ describe('faults during a VES job', { timeout: 150_000 }, () => {
   });
 
   it('kill -9 of the workflow mid-job: it resumes from its snapshot without re-encoding finished chunks', async () => {
-    const wf1 = node('wf2', 'api,workflow');
-    const enc = node('enc3', 'encoder');
-    await nodesReady([wf1, enc], 20_000, 'nodes up');
-    const jobId = await submit('wf-kill.mp4');
-    await aChunkDone(jobId);
+    const { wf: wf1, enc, jobId } = await jobUnderWay('wf2', 'enc3', 'wf-kill.mp4');
     wf1.child.kill('SIGKILL');
     await wf1.exited;
     const wf2 = node('wf3', 'api,workflow');
@@ -133,11 +136,7 @@ describe('faults during a VES job', { timeout: 150_000 }, () => {
   });
 
   it('restarting nats-server mid-job (file storage): the job succeeds', async () => {
-    const wf = node('wf4', 'api,workflow');
-    const enc = node('enc4', 'encoder');
-    await nodesReady([wf, enc], 20_000, 'nodes up');
-    const jobId = await submit('nats-restart.mp4');
-    await aChunkDone(jobId);
+    const { jobId } = await jobUnderWay('wf4', 'enc4', 'nats-restart.mp4');
     await server.stop();
     await new Promise((r) => setTimeout(r, 500));
     await server.restart();
