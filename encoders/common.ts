@@ -135,6 +135,15 @@ export function kbps(name: string, n: unknown): string {
   return `${num(name, n, { min: 1, max: 2_000_000, integer: true })}k`;
 }
 
+/** -maxrate/-bufsize of a capped CRF (x264/x265 VBV: a maxrate needs a buffer, 2 × maxrate by default); none when uncapped. */
+export function crfCapArgs(rc: Extract<RateControl, { mode: 'crf' }>): string[] {
+  if (rc.maxrateKbps === undefined) {
+    if (rc.bufsizeKbps !== undefined) throw new VpipeError(ErrorCodes.BadRequest, 'recipe.rateControl.bufsizeKbps needs maxrateKbps');
+    return [];
+  }
+  return ['-maxrate', kbps('maxrateKbps', rc.maxrateKbps), '-bufsize', kbps('bufsizeKbps', rc.bufsizeKbps ?? 2 * rc.maxrateKbps)];
+}
+
 /**
  * -b:v/-maxrate/-bufsize for bitrate mode (x264, x265, vp9). A maxrate with
  * no bufsize gets 2 × maxrate: x264/x265 ignore a VBV maxrate without one.

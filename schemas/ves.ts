@@ -41,7 +41,14 @@ export const CRF_MAX: Record<Codec, number> = { h264: 51, hevc: 51, vp9: 63, av1
 export const SPEED_MAX: Partial<Record<Codec, number>> = { vp9: 8, av1: 13 };
 
 export const RateControl = z.discriminatedUnion('mode', [
-  z.strictObject({ mode: z.literal('crf'), value: z.number().min(0).max(63) }),
+  z.strictObject({
+    mode: z.literal('crf'),
+    value: z.number().min(0).max(63),
+    /** Capped CRF (VBV): the constant-quality encode never exceeds this peak (x264/x265 -maxrate; libvpx constrained quality). Not for AV1. */
+    maxrateKbps: z.number().int().min(16).max(1_000_000).optional(),
+    /** The VBV buffer with maxrate (default 2 × maxrate). */
+    bufsizeKbps: z.number().int().min(16).max(2_000_000).optional(),
+  }),
   z.strictObject({
     mode: z.literal('bitrate'),
     targetKbps: z.number().int().min(16).max(500_000),

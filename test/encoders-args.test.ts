@@ -41,6 +41,18 @@ describe('rate control', () => {
     expect(valueOf(args('av1', { rateControl: { mode: 'crf', value: 35 } }), '-crf')).toBe('35');
   });
 
+  it('capped crf: x264/x265 add a VBV (bufsize 2 × maxrate by default), vp9 becomes constrained quality, av1 refuses', () => {
+    for (const codec of ['h264', 'hevc'] as const) {
+      const a = args(codec, { rateControl: { mode: 'crf', value: 23, maxrateKbps: 1500 } });
+      expect([valueOf(a, '-crf'), valueOf(a, '-maxrate'), valueOf(a, '-bufsize')]).toEqual(['23', '1500k', '3000k']);
+      expect(valueOf(args(codec, { rateControl: { mode: 'crf', value: 23, maxrateKbps: 1500, bufsizeKbps: 1000 } }), '-bufsize')).toBe('1000k');
+      expect(args(codec, { rateControl: { mode: 'crf', value: 23 } })).not.toContain('-maxrate');
+      badRequest(() => args(codec, { rateControl: { mode: 'crf', value: 23, bufsizeKbps: 1000 } }));
+    }
+    expect(valueOf(args('vp9', { rateControl: { mode: 'crf', value: 30, maxrateKbps: 900 } }), '-b:v')).toBe('900k');
+    badRequest(() => args('av1', { rateControl: { mode: 'crf', value: 30, maxrateKbps: 900 } }));
+  });
+
   it('bitrate: target, maxrate and a default bufsize of 2 × maxrate', () => {
     for (const codec of ['h264', 'hevc', 'vp9'] as const) {
       const a = args(codec, { rateControl: { mode: 'bitrate', targetKbps: 2000, maxrateKbps: 3000 } });

@@ -54,6 +54,7 @@ function videoArgs(spec: ChunkEncodeSpec): string[] {
   if (rc.mode === 'crf') {
     const crf = Math.round(rc.value);
     if (crf < 1) bad('SVT-AV1 under ffmpeg 5.1 reads CRF 0 as unset (it would encode at 35); use 1–63');
+    if (rc.maxrateKbps !== undefined || rc.bufsizeKbps !== undefined) bad('SVT-AV1 under ffmpeg 5.1 cannot cap a CRF encode (no maxrate in CRF mode); use bitrate mode');
     args.push('-crf', num('crf', crf, { min: 1, max: 63, integer: true }));
   } else {
     args.push('-b:v', kbps('targetKbps', rc.targetKbps));

@@ -6,7 +6,7 @@
  * x265 opens GOPs by default; closed is set explicitly.
  */
 import { X26X_PRESETS, type PixelFormat, type Recipe } from '../../schemas/ves.js';
-import { bitrateArgs, type EncoderHead, gopFrames, headArgs, names, num, pick, resolvePixelFormat } from '../common.js';
+import { bitrateArgs, crfCapArgs, type EncoderHead, gopFrames, headArgs, names, num, pick, resolvePixelFormat } from '../common.js';
 import { prober, versionFrom } from '../probe.js';
 import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
 
@@ -34,7 +34,7 @@ function videoArgs(spec: ChunkEncodeSpec): string[] {
   const r = spec.recipe;
   const args = headArgs(spec, pixelFormatFor(r), HEAD);
   const rc = r.rateControl;
-  args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', rc.value, { max: 51 })] : bitrateArgs(rc, false)));
+  args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', rc.value, { max: 51 }), ...crfCapArgs(rc)] : bitrateArgs(rc, false)));
   args.push('-preset', pick(PRESETS, r.preset ?? 'medium', 'x265 preset'));
 
   // Built from numbers and fixed words only: no recipe text reaches x265's own parser.

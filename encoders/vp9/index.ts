@@ -7,7 +7,7 @@
  * unknown level, so levels are checked here.
  */
 import type { PixelFormat, Recipe } from '../../schemas/ves.js';
-import { bitrateArgs, type EncoderHead, gopFrames, headArgs, names, num, resolvePixelFormat } from '../common.js';
+import { bitrateArgs, type EncoderHead, gopFrames, headArgs, kbps, names, num, resolvePixelFormat } from '../common.js';
 import { prober, versionFrom } from '../probe.js';
 import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
 
@@ -42,8 +42,9 @@ function videoArgs(spec: ChunkEncodeSpec): string[] {
   const r = spec.recipe;
   const args = headArgs(spec, pixelFormatFor(r), HEAD);
   const rc = r.rateControl;
-  // -b:v 0 makes -crf constant quality; with a bitrate it would be constrained quality.
-  args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', Math.round(rc.value), { max: 63, integer: true }), '-b:v', '0'] : bitrateArgs(rc, true)));
+  // -b:v 0 makes -crf constant quality; a capped CRF is libvpx's constrained quality (-b:v = the cap).
+  const crfArgs = (c: Extract<typeof rc, { mode: 'crf' }>) => ['-crf', num('crf', Math.round(c.value), { max: 63, integer: true }), '-b:v', c.maxrateKbps === undefined ? '0' : kbps('maxrateKbps', c.maxrateKbps)];
+  args.push(...(rc.mode === 'crf' ? crfArgs(rc) : bitrateArgs(rc, true)));
   const g = String(gopFrames(spec));
   args.push('-g', g);
   // kf_min_dist == kf_max_dist: fixed keyframe placement, no scene-cut keyframes.

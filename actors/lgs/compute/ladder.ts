@@ -70,7 +70,7 @@ export function buildLadder(input: LadderInput): LadderResult {
       kbps: Math.round(r.kbps),
       predicted: q(r.quality),
       crf: r.crf,
-      recipe: rungRecipe(input.codec, r.width, r.height, r.crf, input.encoder),
+      recipe: rungRecipe(input.codec, r.width, r.height, r.crf, input.encoder, vbvFor(r.kbps)),
       vbv: vbvFor(r.kbps),
     })),
     hull: hull.map((p) => ({ ...wirePoint(p), trialEncode: p.measured })),

@@ -45,12 +45,15 @@ export function vbvFor(kbps: number): { maxrateKbps: number; bufsizeKbps: number
   return { maxrateKbps, bufsizeKbps: maxrateKbps * VBV_BUFFER_SECONDS };
 }
 
-/** The VES recipe of a rung at this size and CRF. */
-export function rungRecipe(codec: Codec, width: number, height: number, crf: number, encoder: EncoderSettings = {}): Recipe {
+/**
+ * The VES recipe of a rung at this size and CRF, capped by `vbv` (a capped CRF; SVT-AV1 under ffmpeg 5.1
+ * cannot cap CRF, so AV1 rungs carry the VBV only beside the recipe).
+ */
+export function rungRecipe(codec: Codec, width: number, height: number, crf: number, encoder: EncoderSettings = {}, vbv?: { maxrateKbps: number; bufsizeKbps: number }): Recipe {
   return {
     codec,
     resolution: { width, height },
-    rateControl: { mode: 'crf', value: crf },
+    rateControl: { mode: 'crf', value: crf, ...(vbv && codec !== 'av1' ? vbv : {}) },
     gop: { lengthSeconds: GOP_SECONDS, closed: true, sceneCutKeyframes: false },
     chunking: { targetSeconds: CHUNK_SECONDS },
     ...(encoder.preset !== undefined ? { preset: encoder.preset } : {}),
