@@ -5,7 +5,7 @@
  * mid-step ends in `cancelled` and aborts the step's signal.
  */
 import { describe, expect, it } from 'vitest';
-import { type AnyStateMachine, createActor, fromPromise, SimulatedClock, type Snapshot, toPromise, waitFor } from 'xstate';
+import { createActor, fromPromise, SimulatedClock, toPromise, waitFor } from 'xstate';
 import { chunkClock, type ChunkContext, chunkMachine, type ChunkRecord } from '../actors/ves/chunk-machine.js';
 import type { ChunkEncodeOutput } from '../actors/ves/compute/encode-chunk.js';
 import type { ChunkWorkItem } from '../actors/ves/messages.js';
@@ -24,71 +24,7 @@ import { ErrorCodes, VpipeError } from '../runtime/core/mod.js';
 import { runToCompletion } from '../runtime/jobs/mod.js';
 import type { InspectResult } from '../schemas/vis.js';
 import type { ValidateResult } from '../schemas/vvs.js';
-
-const CANCELLED_OUTPUT = { ok: false, error: { code: 'CANCELLED', message: 'cancelled by request', retryable: false } };
-
-/**
- * Fake steps: each counts its calls and keeps the signal it was given; a held step waits until
- * released (or rejects when its signal aborts, as a killed ffmpeg would).
- */
-class FakeSteps {
-  readonly calls: string[] = [];
-  readonly signals = new Map<string, AbortSignal>();
-  readonly inputs = new Map<string, unknown>();
-  private readonly releases = new Map<string, () => void>();
-  constructor(private readonly held: string[] = []) {}
-
-  step<I, O>(name: string, answer: (input: I) => O) {
-    return fromPromise<O, I>(async ({ input, signal }) => {
-      this.calls.push(name);
-      this.signals.set(name, signal);
-      this.inputs.set(name, input);
-      if (this.held.includes(name)) {
-        await new Promise<void>((resolve, reject) => {
-          this.releases.set(name, resolve);
-          signal.addEventListener('abort', () => reject(new VpipeError(ErrorCodes.Cancelled, 'killed')), { once: true });
-        });
-      }
-      return answer(input);
-    });
-  }
-
-  release(name: string): void {
-    this.releases.get(name)?.();
-  }
-}
-
-/** Runs a machine until `state`, persists it through JSON as the job store does, and stops it as a crash would. */
-async function persistAt(machine: AnyStateMachine, input: unknown, state: string): Promise<Snapshot<unknown>> {
-  const actor = createActor(machine, { input }).start();
-  await waitFor(actor, (s) => s.value === state);
-  const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as Snapshot<unknown>;
-  actor.stop();
-  return persisted;
-}
-
-/** Restores a persisted snapshot with fresh fake steps and runs it to its end. */
-async function finishFrom(provided: (steps: FakeSteps) => AnyStateMachine, input: unknown, persisted: Snapshot<unknown>) {
-  const steps = new FakeSteps();
-  const snap = await waitFor(createActor(provided(steps), { input, snapshot: persisted }).start(), (s) => s.status === 'done');
-  return { steps, snap };
-}
-
-/**
- * Holds `step`, waits for `state`, sends cancel, and checks the end every machine shares: the
- * `cancelled` state, the CANCELLED output, and the held step's own signal aborted.
- */
-async function cancelDuring(provided: (steps: FakeSteps) => AnyStateMachine, input: unknown, state: string, step: string) {
-  const steps = new FakeSteps([step]);
-  const actor = createActor(provided(steps), { input }).start();
-  await waitFor(actor, (s) => s.value === state);
-  actor.send({ type: 'cancel' });
-  const snap = await waitFor(actor, (s) => s.status === 'done');
-  expect(snap.value).toBe('cancelled');
-  expect(snap.output).toEqual(CANCELLED_OUTPUT);
-  expect(steps.signals.get(step)?.aborted).toBe(true);
-  return { steps, persisted: JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as Snapshot<unknown> };
-}
+import { CANCELLED_OUTPUT, cancelDuring, FakeSteps, finishFrom, persistAt } from './helpers/machine-steps.js';
 
 describe('VIS inspection machine', () => {
   const job: VisJobInput = { uri: 'file:///m/a.mp4', path: '/m/a.mp4', decodeCheck: true };

@@ -1,8 +1,7 @@
 /**
  * Fake steps for job-machine tests, and the three moves every machine is
  * tested with: persist mid-step, restore and finish, cancel mid-step.
- * Lifted from test/machines.test.ts (which still keeps its own copy) so
- * service suites outside that file share them.
+ * Shared by test/machines.test.ts and the service suites.
  */
 import { expect } from 'vitest';
 import { type AnyStateMachine, createActor, fromPromise, type Snapshot, waitFor } from 'xstate';

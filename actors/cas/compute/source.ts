@@ -5,7 +5,7 @@
  * times come from the frame index where there is one, never from here.
  */
 import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
-import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
+import { assertToolRan, type FfprobeJson, inputArgs, parseRational, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 
 export interface SourceInfo {
   /** Absolute index of the first video stream that is not cover art. */
@@ -26,24 +26,7 @@ export interface SourceInfo {
   rotation: 0 | 90 | 180 | 270;
 }
 
-interface ProbeStream {
-  index: number;
-  codec_type?: string;
-  width?: number;
-  height?: number;
-  pix_fmt?: string;
-  sample_aspect_ratio?: string;
-  avg_frame_rate?: string;
-  r_frame_rate?: string;
-  duration?: string;
-  disposition?: { attached_pic?: number };
-  side_data_list?: { side_data_type?: string; rotation?: number }[];
-}
 
-const rational = (s: string | undefined): { num: number; den: number } | null => {
-  const m = /^(\d+)[/:](\d+)$/.exec(s ?? '');
-  return m && Number(m[1]) > 0 && Number(m[2]) > 0 ? { num: Number(m[1]), den: Number(m[2]) } : null;
-};
 
 export const even = (x: number): number => Math.max(2, 2 * Math.round(x / 2));
 
@@ -70,13 +53,13 @@ export async function probeSourceInfo(path: string, signal?: AbortSignal, run: T
   assertToolRan('ffprobe', r);
   const bad = (why: string) => new VpipeError(ErrorCodes.BadRequest, `the source ${why}`, { details: [{ path: 'source.uri', message: why }] });
   if (r.code !== 0) throw bad(`cannot be read as media: ${r.stderr.trim().split('\n').pop()?.replace(/file:\S+: /, '').slice(0, 200) ?? ''}`);
-  const j = JSON.parse(r.stdout) as { streams?: ProbeStream[]; format?: { duration?: string } };
+  const j = JSON.parse(r.stdout) as FfprobeJson;
   const v = j.streams?.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!v || !v.width || !v.height) throw bad('has no video stream');
-  const rate = rational(v.avg_frame_rate) ?? rational(v.r_frame_rate);
+  const rate = parseRational(v.avg_frame_rate) ?? parseRational(v.r_frame_rate);
   if (!rate) throw bad('has no frame rate in its header');
   const rotation = clockwise(v.side_data_list?.find((d) => d.side_data_type === 'Display Matrix')?.rotation);
-  const sar = rational(v.sample_aspect_ratio);
+  const sar = parseRational(v.sample_aspect_ratio);
   const w = even(v.width * (sar ? sar.num / sar.den : 1));
   const h = even(v.height);
   const sideways = rotation === 90 || rotation === 270;

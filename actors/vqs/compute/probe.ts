@@ -4,7 +4,13 @@
  * it, the number of frames a full decode shows.
  */
 import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
-import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
+import { assertToolRan, type FfprobeJson, inputArgs, parseRational, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
+
+/** A rational as a number, null where ffprobe gave none. */
+const ratioOf = (s: string | undefined): number | null => {
+  const r = parseRational(s);
+  return r && r.num / r.den;
+};
 
 export interface VideoHead {
   /** Absolute index of the first video stream that is not cover art. */
@@ -19,24 +25,7 @@ export interface VideoHead {
   durationSeconds: number | null;
 }
 
-interface ProbeStream {
-  index: number;
-  codec_type?: string;
-  width?: number;
-  height?: number;
-  pix_fmt?: string;
-  sample_aspect_ratio?: string;
-  avg_frame_rate?: string;
-  r_frame_rate?: string;
-  duration?: string;
-  disposition?: { attached_pic?: number };
-  side_data_list?: { side_data_type?: string; rotation?: number }[];
-}
 
-const ratio = (s: string | undefined): number | null => {
-  const m = /^(\d+)[/:](\d+)$/.exec(s ?? '');
-  return m && Number(m[1]) > 0 && Number(m[2]) > 0 ? Number(m[1]) / Number(m[2]) : null;
-};
 
 const even = (x: number): number => Math.max(2, 2 * Math.round(x / 2));
 
@@ -53,12 +42,12 @@ export async function probeVideo(path: string, field: string, signal?: AbortSign
   assertToolRan('ffprobe', r);
   const bad = (why: string) => new VpipeError(ErrorCodes.BadRequest, `${field} ${why}`, { details: [{ path: `${field}.uri`, message: why }] });
   if (r.code !== 0) throw bad(`cannot be read as media: ${r.stderr.trim().split('\n').pop()?.replace(/file:\S+: /, '').slice(0, 200) ?? ''}`);
-  const j = JSON.parse(r.stdout) as { streams?: ProbeStream[]; format?: { duration?: string } };
+  const j = JSON.parse(r.stdout) as FfprobeJson;
   const v = j.streams?.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!v || !v.width || !v.height) throw bad('has no video stream');
   const turn = v.side_data_list?.find((d) => d.side_data_type === 'Display Matrix')?.rotation ?? 0;
   const sideways = Math.abs(Math.round(turn)) % 180 === 90;
-  const w = even(v.width * (ratio(v.sample_aspect_ratio) ?? 1));
+  const w = even(v.width * (ratioOf(v.sample_aspect_ratio) ?? 1));
   const h = even(v.height);
   const duration = Number(v.duration ?? j.format?.duration);
   return {
@@ -66,7 +55,7 @@ export async function probeVideo(path: string, field: string, signal?: AbortSign
     width: sideways ? h : w,
     height: sideways ? w : h,
     bitDepth: bitDepthOf(v.pix_fmt),
-    fps: ratio(v.avg_frame_rate) ?? ratio(v.r_frame_rate),
+    fps: ratioOf(v.avg_frame_rate) ?? ratioOf(v.r_frame_rate),
     durationSeconds: Number.isFinite(duration) && duration > 0 ? duration : null,
   };
 }
