@@ -10,7 +10,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { type RuntimeContext, STREAM_WORK, withJsRetry } from '../runtime/nats/mod.js';
+import { type RuntimeContext, STREAM_WORK, Subjects, withJsRetry } from '../runtime/nats/mod.js';
 import { metrics, RetryPolicies } from '../runtime/core/mod.js';
 import { type DeadItem, PriorityPuller } from '../runtime/work/mod.js';
 
@@ -36,7 +36,7 @@ export async function ensureDeadLetterTopology(ctx: RuntimeContext): Promise<voi
       await withJsRetry(() => ctx.jsm.streams.update(cfg.name!, cfg), 30_000);
     }
   };
-  await add({ name: STREAM_DLQ, subjects: ['vpipe.dlq.>'], retention: RetentionPolicy.Limits, storage: StorageType.File, num_replicas: replicas, max_age: 30 * DAY_NS, description: 'work that could not be done, with its reason' });
+  await add({ name: STREAM_DLQ, subjects: [Subjects.allDeadLetters], retention: RetentionPolicy.Limits, storage: StorageType.File, num_replicas: replicas, max_age: 30 * DAY_NS, description: 'work that could not be done, with its reason' });
   await add({ name: STREAM_ADVISORIES, subjects: [MAX_DELIVERIES_SUBJECT], retention: RetentionPolicy.Workqueue, storage: StorageType.File, num_replicas: replicas, max_age: 7 * DAY_NS, description: 'MAX_DELIVERIES advisories of the work queues' });
   await withJsRetry(() => ctx.jsm.consumers.add(STREAM_ADVISORIES, { durable_name: KEEPER_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 30_000_000_000, max_deliver: 10 }), 30_000).catch((e: unknown) => {
     if (!(e instanceof JetStreamApiError)) throw e;
@@ -52,7 +52,7 @@ export async function publishDeadLetter(ctx: RuntimeContext, d: DeadLetter): Pro
   h.set('Vpipe-Dead-Reason', d.reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
   h.set('Vpipe-Work-Subject', d.subject);
   h.set('Vpipe-Deliveries', String(d.deliveries));
-  await withJsRetry(() => ctx.js.publish(`vpipe.dlq.${d.fn}`, d.data, { headers: h }));
+  await withJsRetry(() => ctx.js.publish(Subjects.deadLetter(d.fn), d.data, { headers: h }));
   metrics.deadLetters.inc({ function: d.fn });
   ctx.log.warn({ function: d.fn, reason: d.reason, deliveries: d.deliveries }, 'work sent to the dead-letter stream');
 }

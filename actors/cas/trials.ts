@@ -10,7 +10,7 @@
  */
 import { type StepDeps, VpipeClient } from '../../runtime/jobs/mod.js';
 import { ErrorCodes, ServiceRequestError, VpipeError } from '../../runtime/core/mod.js';
-import { KV_CHUNKS, kvPutSubject, kvStream, type RuntimeContext, withJsRetry } from '../../runtime/nats/mod.js';
+import { KV_CHUNKS, kvPutSubject, kvStream, type RuntimeContext, Subjects, withJsRetry } from '../../runtime/nats/mod.js';
 import { ERROR_CODES, type ErrorBody, type JobEvent } from '../../schemas/api.js';
 import type { EncodeRequest, EncodeResult } from '../../schemas/ves.js';
 import type { MeasureRequest, MeasureResult } from '../../schemas/vqs.js';
@@ -148,7 +148,7 @@ export async function cancelChildren(ctx: RuntimeContext, casJobId: string): Pro
       const svc = k.split('.').pop()!.split('_')[0]!;
       const jobId = (await kv.get(k).catch(() => null))?.string();
       if (!jobId || (svc !== 'ves' && svc !== 'vqs')) return;
-      await client.request(`vpipe.${svc}.cancel`, { jobId }, { timeoutMs: 10_000 }).catch((e: unknown) => ctx.log.warn({ err: e, child: jobId }, 'could not cancel a child job'));
+      await client.request(Subjects.endpoint(svc, 'cancel'), { jobId }, { timeoutMs: 10_000 }).catch((e: unknown) => ctx.log.warn({ err: e, child: jobId }, 'could not cancel a child job'));
     }),
   );
   await purgeChildRecords(ctx, casJobId);

@@ -11,11 +11,11 @@ import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import { JobRef, isFinal, type ErrorBody } from '../../schemas/api.js';
 import { ErrorCodes, metrics, VpipeError } from '../core/mod.js';
 import { JobStore, publicStatus, type JobRecord } from './store.js';
-import { contentHeaders, decodePayload, detectEncoding, encodePayload, type Encoding, IDEMPOTENCY_HEADER, isStreamFull, type RuntimeContext, validate, withJsRetry, workSubject } from '../nats/mod.js';
+import { contentHeaders, decodePayload, detectEncoding, encodePayload, type Encoding, IDEMPOTENCY_HEADER, isStreamFull, type RuntimeContext, Subjects, validate, withJsRetry, workSubject } from '../nats/mod.js';
 import { publishResult } from './results.js';
 import type { ServiceDefinition } from './service-definition.js';
 
-export const cancelControlSubject = (svc: string): string => `vpipe.ctl.${svc}.cancel`;
+export const cancelControlSubject = (svc: string): string => Subjects.control(svc, 'cancel');
 
 
 /** A fresh job id, or one derived from the caller's idempotency key (22 URL-safe characters either way). */
@@ -94,7 +94,7 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
     description: def.description,
     queue: 'vpipe',
     statsHandler: async (ep) => counts.get(ep.subject) ?? null,
-    metadata: { 'vpipe.events': `vpipe.evt.${def.id}.>`, 'vpipe.encodings': 'msgpack,json' },
+    metadata: { 'vpipe.events': Subjects.eventsOf(def.id), 'vpipe.encodings': 'msgpack,json' },
   });
 
   srv.addEndpoint(def.endpoint.name, {
@@ -143,8 +143,8 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
     }),
   });
 
-  const statusEp = { name: 'status', subject: `vpipe.${def.id}.status` };
-  const cancelEp = { name: 'cancel', subject: `vpipe.${def.id}.cancel` };
+  const statusEp = { name: 'status', subject: Subjects.endpoint(def.id, 'status') };
+  const cancelEp = { name: 'cancel', subject: Subjects.endpoint(def.id, 'cancel') };
   srv.addEndpoint(statusEp.name, {
     subject: statusEp.subject,
     metadata: { description: 'job state; the result or error once it has ended' },

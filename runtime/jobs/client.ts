@@ -7,7 +7,7 @@ import { jetstream, DeliverPolicy, type JetStreamClient } from '@nats-io/jetstre
 import { connect, headers as natsHeaders, nuid, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCodes, ServiceRequestError, VpipeError } from '../core/mod.js';
 import type { ErrorBody, JobEvent, JobStatus, ProgressEvent } from '../../schemas/api.js';
-import { contentHeaders, decodePayload, drainWithin, encodePayload, type Encoding, eventSubject, IDEMPOTENCY_HEADER, isNoResponders, isTransient, natsClientTuning, STREAM_EVENTS, withJsRetry } from '../nats/mod.js';
+import { contentHeaders, decodePayload, drainWithin, encodePayload, type Encoding, eventSubject, IDEMPOTENCY_HEADER, isNoResponders, isTransient, natsClientTuning, STREAM_EVENTS, Subjects, withJsRetry } from '../nats/mod.js';
 
 export class VpipeClient {
   private readonly js: JetStreamClient;
@@ -56,7 +56,7 @@ export class VpipeClient {
   }
 
   status(service: string, jobId: string): Promise<JobStatus> {
-    return this.request<JobStatus>(`vpipe.${service}.status`, { jobId });
+    return this.request<JobStatus>(Subjects.endpoint(service, 'status'), { jobId });
   }
 
   /** Waits for a job's result event (read from the stream, so it works even if the job ended before the call). Throws on timeout. */

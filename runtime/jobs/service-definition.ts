@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { Priority } from '../../schemas/common.js';
 import type { Logger } from '../core/mod.js';
-import type { RuntimeContext } from '../nats/mod.js';
+import { type RuntimeContext, Subjects } from '../nats/mod.js';
 import type { Shape, WorkHandler } from '../work/mod.js';
 
 /** What a workflow's steps get from the runtime: the job's cancellation signal, a logger and a progress reporter. */
@@ -69,5 +69,5 @@ export interface ServiceIdentity<Req> {
  * its job endpoint `<endpoint>` on subject `vpipe.<id>.<endpoint>`. Spread it into the definition.
  */
 export function serviceIdentity<Req>(o: ServiceIdentity<Req>): Pick<ServiceDefinition<Req>, 'id' | 'name' | 'version' | 'description' | 'endpoint' | 'request'> {
-  return { id: o.id, name: `vpipe-${o.id}`, version: o.version, description: o.description, endpoint: { name: o.endpoint, subject: `vpipe.${o.id}.${o.endpoint}` }, request: o.request };
+  return { id: o.id, name: `vpipe-${o.id}`, version: o.version, description: o.description, endpoint: { name: o.endpoint, subject: Subjects.endpoint(o.id, o.endpoint) }, request: o.request };
 }

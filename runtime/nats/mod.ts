@@ -6,5 +6,5 @@ export { isNoResponders, isStreamFull, isTransient, isWrongLastSequence, withJsR
 export { kvPutSubject, kvStream } from './publisher.js';
 export { monitorQueueDepths, readQueueDepths } from './queue-depth.js';
 export { REPO_ROOT, freePort, startNatsServer, type NatsServerHandle } from './server.js';
-export { KV_CHUNKS, STREAM_EVENTS, STREAM_WORK, eventSubject, progressSubject, topologyFromEnv, workConsumer, workSubject, type TopologyOptions } from './topology.js';
+export { Subjects, KV_CHUNKS, STREAM_EVENTS, STREAM_WORK, eventSubject, progressSubject, topologyFromEnv, workConsumer, workSubject, type TopologyOptions } from './topology.js';
 export { IDEMPOTENCY_HEADER, contentHeaders, decodeInternal, decodePayload, detectEncoding, encodePayload, validate, type Encoding } from './wire.js';

@@ -42,12 +42,36 @@ export function topologyFromEnv(env: Readonly<Record<string, string | undefined>
   return loadConfig(env).topology;
 }
 
-/** Work subject of a function and priority class: `vpipe.work.vis.high`, `vpipe.work.encode.h264.low`. */
-export const workSubject = (fn: string, p: Priority): string => `vpipe.work.${fn}.${p}`;
+/**
+ * Every subject vpipe uses, named in one place (the streams below, the API layer, the client, the
+ * pullers, dead letters and services all build theirs here).
+ */
+export const Subjects = {
+  /** A service's micro-service endpoints: `vpipe.vis.inspect`, `vpipe.vis.status`, `vpipe.vis.cancel`. */
+  endpoint: (svc: string, name: string): string => `vpipe.${svc}.${name}`,
+  /** Work of a function and priority class: `vpipe.work.vis.high`, `vpipe.work.encode.h264.low`. */
+  work: (fn: string, p: Priority): string => `vpipe.work.${fn}.${p}`,
+  /** Every class of one function (a pool's wake-up bell). */
+  workOf: (fn: string): string => `vpipe.work.${fn}.*`,
+  allWork: 'vpipe.work.>',
+  /** A job's result event, and its progress events. */
+  event: (svc: string, jobId: string): string => `vpipe.evt.${svc}.${jobId}`,
+  progress: (svc: string, jobId: string): string => `vpipe.evt.${svc}.${jobId}.progress`,
+  eventsOf: (svc: string): string => `vpipe.evt.${svc}.>`,
+  allEvents: 'vpipe.evt.>',
+  /** Core-NATS control messages to every instance of a service's workflow layer (e.g. cancel). */
+  control: (svc: string, what: string): string => `vpipe.ctl.${svc}.${what}`,
+  /** Dead letters of a work function. */
+  deadLetter: (fn: string): string => `vpipe.dlq.${fn}`,
+  allDeadLetters: 'vpipe.dlq.>',
+} as const;
+
+/** Work subject of a function and priority class (Subjects.work). */
+export const workSubject = Subjects.work;
 /** Durable consumer name for (function, priority): `work_vis_high`. */
 export const workConsumer = (fn: string, p: Priority): string => `work_${fn.replace(/\./g, '_')}_${p}`;
-export const eventSubject = (svc: string, jobId: string): string => `vpipe.evt.${svc}.${jobId}`;
-export const progressSubject = (svc: string, jobId: string): string => `vpipe.evt.${svc}.${jobId}.progress`;
+export const eventSubject = Subjects.event;
+export const progressSubject = Subjects.progress;
 
 function isAlreadyInUse(e: unknown): boolean {
   // 10058: stream name in use with a different configuration; 10148: consumer already exists with different config.
@@ -98,7 +122,7 @@ export async function ensureTopology(
   await ensureStream(jsm, {
     name: STREAM_WORK,
     description: 'vpipe work queues: one subject per (function, priority)',
-    subjects: ['vpipe.work.>'],
+    subjects: [Subjects.allWork],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     num_replicas: replicas,
@@ -110,7 +134,7 @@ export async function ensureTopology(
   await ensureStream(jsm, {
     name: STREAM_EVENTS,
     description: 'vpipe job results and progress; results are kept so a client that was away can read them',
-    subjects: ['vpipe.evt.>'],
+    subjects: [Subjects.allEvents],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     num_replicas: replicas,

@@ -12,7 +12,7 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { PRIORITIES, type Priority } from '../../schemas/common.js';
 import { metrics } from '../core/mod.js';
-import { STREAM_WORK, workConsumer } from '../nats/mod.js';
+import { STREAM_WORK, Subjects, workConsumer } from '../nats/mod.js';
 import { parseAckSubject, WorkMessage } from './message.js';
 
 export interface PullerOptions {
@@ -105,7 +105,7 @@ export class PriorityPuller {
     this.fn = opts.stream === undefined || opts.stream === STREAM_WORK ? fn : '';
     this.inboxSub = this.subscribeInbox();
     // JetStream publishes are ordinary NATS messages too: a core subscription on the work subjects is a cheap wake-up bell.
-    this.sub = nc.subscribe(opts.wakeSubject ?? `vpipe.work.${fn}.*`, {
+    this.sub = nc.subscribe(opts.wakeSubject ?? Subjects.workOf(fn), {
       callback: (_e, m) => {
         const p = m.subject.slice(m.subject.lastIndexOf('.') + 1) as Priority;
         if (p in this.publishedAt) this.publishedAt[p] = Date.now();
