@@ -63,8 +63,8 @@ const recipe = (extra: Record<string, unknown> = {}) => ({ codec: 'h264', preset
 
 describe('heartbeats follow progress', () => {
   it('a hung ffmpeg (SIGSTOP) loses its heartbeats, its chunk is encoded by another node, and no pool escalates', async () => {
-    // The stopped tool is killed as stalled after 12 s of silence: well after its item moved on (3 s without progress + the 2 s ack wait).
-    configureTools({ ...toolOptions(), stallMs: 12_000 });
+    // The stopped tool is killed as stalled after 15 s of silence: well after its item moved on (3 s without progress + the 2 s ack wait).
+    configureTools({ ...toolOptions(), stallMs: 15_000 });
     const ran: { node: string; chunk: number; jobId: string; threads: number }[] = [];
     const a = node('A', ran);
     const b = node('B', ran);
@@ -81,7 +81,10 @@ describe('heartbeats follow progress', () => {
       b.start();
       const ev = await stack.client.waitForResult('ves', jobId, { timeoutMs: 60_000 });
       expect(ev.state).toBe('succeeded');
-      expect(ran.filter((r) => r.jobId.includes(jobId)).map((r) => r.node)).toEqual(['A', 'B']);
+      // A took it first; B encoded it after A's heartbeats stopped (the result came from B's recorded chunk).
+      const nodes = ran.filter((r) => r.jobId.includes(jobId)).map((r) => r.node);
+      expect(nodes[0]).toBe('A');
+      expect(nodes).toContain('B');
       expect(await counter(metrics.heartbeatsWithheld)).toBeGreaterThan(withheld0);
       // A's stopped tool is killed as stalled: a retryable failure of slow work, not an actor crash.
       await eventually(() => (childrenNamed('ffmpeg').some((p) => p.pid === victim.pid) ? undefined : true), 30_000, 'the stalled ffmpeg to be killed');
