@@ -21,7 +21,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startNode } from '../app/node.js';
-import { APPLE_LADDER, bdRate, vbvFor } from '../actors/lgs/compute/index.js';
+import { APPLE_LADDER, bdRate, buildCurves, predictFixedLadder, type QualityPoint, vbvFor } from '../actors/lgs/compute/index.js';
+import type { LadderResult } from '../schemas/lgs.js';
 import { rootLogger } from '../runtime/core/mod.js';
 import { VpipeClient } from '../runtime/jobs/mod.js';
 import { runTool } from '../runtime/media/mod.js';
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
 
         // Per-title: LGS asks CAS (trial encodes through VES, measured by VQS), then walks the hull.
         const ladder = await measure(() =>
-          job<{ rungs: { width: number; height: number; kbps: number; predicted: { vmaf: number }; recipe: Recipe }[]; analysis?: { cached: boolean; cost?: { multiple?: number; trialEncodeSeconds?: number; measureSeconds?: number; sampleSeconds?: number } } }>(
+          job<LadderResult>(
             'lgs',
             'vpipe.lgs.ladder',
             // The floor sits below Apple's 145 kb/s so that easy titles, which reach the cap early, still get a ladder to compare.
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
           const out = path.join(work, `${s.name}.pt${i}.mp4`);
           // As LGS made it: CAS's preset, the rung's CRF, capped at 1.5 × its predicted bitrate.
           const { kbps } = await encode(title, out, rung.recipe);
-          perTitle.push({ width: rung.width, height: rung.height, kbps, vmaf: await vmafOf(title, out), targetKbps: rung.kbps, predictedVmaf: rung.predicted.vmaf });
+          perTitle.push({ width: rung.width, height: rung.height, kbps, vmaf: await vmafOf(title, out), targetKbps: rung.kbps, predictedVmaf: rung.predicted.vmaf! });
         }
         const fixed: Point[] = [];
         const preset = ladder.value.rungs[0]?.recipe.preset ?? PRESET;
@@ -188,7 +189,20 @@ async function main(): Promise<void> {
           fixed.map((p) => ({ kbps: p.kbps, quality: p.vmaf })),
           perTitle.map((p) => ({ kbps: p.kbps, quality: p.vmaf })),
         );
-        const cost = ladder.value.analysis?.cost;
+        // The same comparison on the title's own CRF curves (CAS's trials), both ladders predicted: this
+      // separates the choice of (resolution, bitrate) points from the rate control (capped CRF vs target bitrate).
+      const curvePoints = ladder.value.curves.flatMap((c) => c.points.map((p): QualityPoint => ({ width: c.width, height: c.height, crf: p.crf, kbps: p.kbps, quality: p.vmaf ?? NaN })));
+      const fixedOnCurves = predictFixedLadder(buildCurves(curvePoints).curves, fixedLadder(width, height)).filter((f) => f.quality !== null);
+      let bdOnCurves: number | null = null;
+      try {
+        bdOnCurves = bdRate(
+          fixedOnCurves.map((f) => ({ kbps: f.kbps, quality: f.quality! })),
+          ladder.value.rungs.map((g) => ({ kbps: g.kbps, quality: g.predicted.vmaf! })),
+        );
+      } catch {
+        bdOnCurves = null;
+      }
+      const cost = ladder.value.analysis?.cost as { multiple?: number; trialEncodeSeconds?: number; measureSeconds?: number; sampleSeconds?: number } | undefined;
         const analysisSeconds = (cost?.trialEncodeSeconds ?? 0) + (cost?.measureSeconds ?? 0) + (cost?.sampleSeconds ?? 0);
         const row = {
           source: s.name,
@@ -205,9 +219,13 @@ async function main(): Promise<void> {
           fixed,
           perTitle,
           bdRatePercent: bd,
+          bdRateOnCurvesPercent: bdOnCurves,
+          fixedOnCurves,
+          curves: ladder.value.curves,
+          casCost: cost ?? null,
         };
         rows.push(row);
-        process.stderr.write(`${s.name}: BD-rate ${bd.toFixed(1)} % (per-title vs fixed), analysis ${row.analysisCostMultiple.toFixed(1)}× a plain encode\n`);
+        process.stderr.write(`${s.name}: BD-rate ${bd.toFixed(1)} % (per-title vs fixed; ${bdOnCurves === null ? 'n/a' : bdOnCurves.toFixed(1)} % on the title's curves), analysis ${row.analysisCostMultiple.toFixed(1)}× a plain encode\n`);
       } catch (e) {
         // One source that cannot be compared (say, no quality overlap) is reported, not the end of the run.
         failures.push({ source: s.name, error: e instanceof Error ? e.message : String(e) });
@@ -225,9 +243,18 @@ async function main(): Promise<void> {
   process.stdout.write(`\nPer-title vs fixed (Apple HLS) H.264 ladder — ${SECONDS} s titles, preset ${PRESET}, VMAF vmaf_v0.6.1 compared at ${COMPARE_AT}, ${os.availableParallelism()} cores\n\n`);
   process.stdout.write(
     `${table(
-      ['source', 'kind', 'size', 'fixed rungs (height@kbps:VMAF)', 'per-title rungs', 'BD-rate %', 'analysis × plain encode'],
-      rows.map((r) => [r.source as string, r.kind as string, r.size as string, fmt(r.fixed as Point[]), fmt(r.perTitle as Point[]), (r.bdRatePercent as number).toFixed(1), (r.analysisCostMultiple as number).toFixed(1)]),
-    )}\n\nmean BD-rate: ${mean.toFixed(1)} % (negative = the per-title ladder needs that much less bitrate for the same VMAF); worst source: ${Math.max(...rows.map((r) => r.bdRatePercent as number)).toFixed(1)} %\n`,
+      ['source', 'kind', 'size', 'fixed rungs (height@kbps:VMAF)', 'per-title rungs', 'BD-rate %', 'BD-rate on curves %', 'analysis × plain encode'],
+      rows.map((r) => [
+        r.source as string,
+        r.kind as string,
+        r.size as string,
+        fmt(r.fixed as Point[]),
+        fmt(r.perTitle as Point[]),
+        (r.bdRatePercent as number).toFixed(1),
+        r.bdRateOnCurvesPercent === null ? 'n/a' : (r.bdRateOnCurvesPercent as number).toFixed(1),
+        (r.analysisCostMultiple as number).toFixed(1),
+      ]),
+    )}\n\nmean BD-rate: ${mean.toFixed(1)} % (negative = the per-title ladder needs that much less bitrate for the same VMAF); worst source: ${Math.max(...rows.map((r) => r.bdRatePercent as number)).toFixed(1)} %.\nBD-rate on curves: both ladders read off the title's own CRF trial curves (no rate-control difference); n/a where the curves do not cover the fixed rungs.\n`,
   );
   const file = writeResult('ladder', { seconds: SECONDS, preset: PRESET, compareAt: COMPARE_AT, minKbps: MIN_KBPS, meanBdRatePercent: mean, rows, failures });
   if (failures.length) process.stdout.write(`\nnot compared: ${failures.map((f) => `${f.source} (${f.error})`).join('; ')}\n`);
