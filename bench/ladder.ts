@@ -12,7 +12,7 @@
  * 2 s, closed) and VBV policy (peak 1.5 × the rung's bitrate): the per-title
  * rungs as capped CRF, the fixed rungs as their target bitrates.
  *
- *   npm run bench:ladder -- [--seconds 5] [--sources flat,talking,grain,movie,megamind,vtest] [--compare-at reference|model] [--min-kbps 50] [--preset veryfast]
+ *   npm run bench:ladder -- [--seconds 5] [--sources flat,talking,grain,balle,megamind,vtest,movie] [--compare-at reference|model] [--min-kbps 50] [--preset veryfast]
  *
  * Prints a table and writes bench/results/ladder-<time>.json.
  */
@@ -34,7 +34,7 @@ import { measure, runMain, table, writeResult } from './lib.js';
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
-    sources: { type: 'string', default: 'flat,talking,grain,movie,megamind,vtest' },
+    sources: { type: 'string', default: 'flat,talking,grain,balle,megamind,vtest' },
     'compare-at': { type: 'string', default: 'reference' },
     /** The plain encode's preset (the baseline of the analysis cost); the ladders use CAS's. */
     preset: { type: 'string', default: 'veryfast' },
@@ -88,6 +88,7 @@ const SOURCES: Source[] = [
     ],
   },
   { name: 'movie', kind: 'real', what: 'example-movie.mp4 (texlive mwe; 1280x720 30 fps), from 20 s', make: (out) => ['-ss', '20', '-i', corpusFile('example-movie.mp4'), '-t', String(SECONDS), '-map', '0:v:0', ...LOSSLESS, out] },
+  { name: 'balle', kind: 'real', what: 'balle-jbart.mp4 (python3-mecavideo; 720x576 25 fps camera footage of a thrown ball), from 0 s', make: (out) => ['-i', corpusFile('balle-jbart.mp4'), '-t', String(SECONDS), '-map', '0:v:0', ...LOSSLESS, out] },
   { name: 'megamind', kind: 'real', what: 'Megamind.avi (opencv-doc; 720x528 23.976 fps), from 0 s', make: (out) => ['-i', corpusFile('Megamind.avi'), '-t', String(SECONDS), '-map', '0:v:0', ...LOSSLESS, out] },
   { name: 'vtest', kind: 'real', what: 'vtest.avi (opencv-doc; 768x576 10 fps surveillance camera), from 20 s', make: (out) => ['-ss', '20', '-i', corpusFile('vtest.avi'), '-t', String(SECONDS), '-map', '0:v:0', ...LOSSLESS, out] },
 ];
