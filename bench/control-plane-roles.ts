@@ -18,7 +18,7 @@ import type { ChunkEncodeInput } from '../actors/ves/compute/encode-chunk.js';
 import { chunkKey, type ChunkResult, type ChunkWorkItem } from '../actors/ves/messages.js';
 import { createRuntimeContext, decodePayload, encodePayload, KV_CHUNKS, kvPutSubject, natsClientTuning, type RuntimeContext, topologyFromEnv } from '../runtime/nats/mod.js';
 import { rootLogger } from '../runtime/core/mod.js';
-import { WorkWorker, type WorkHandler } from '../runtime/work/mod.js';
+import { WorkWorker, type WorkHandler } from '../runtime/workers/mod.js';
 import { Recipe } from '../schemas/ves.js';
 
 export const NOOP_FN = 'encode.noop';

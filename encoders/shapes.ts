@@ -5,7 +5,7 @@
  * encoder is given shape.cpus threads, so a chunk never oversubscribes.
  */
 import { ErrorCodes, VpipeError } from '../runtime/core/mod.js';
-import type { Shape } from '../runtime/work/mod.js';
+import type { Shape } from '../runtime/workers/mod.js';
 import type { Codec } from '../schemas/ves.js';
 
 export type ShapeName = 'small' | 'medium' | 'large' | 'xlarge' | '2xlarge';

@@ -5,7 +5,7 @@
  * count for a cooldown (and then by draining: an actor finishes its chunk).
  * Capacity is packed by priority, then first-fit decreasing by shape.
  */
-import { fitShape, type Resources } from '../runtime/work/mod.js';
+import { fitShape, type Resources } from '../runtime/workers/mod.js';
 import { PRIORITIES, type Priority } from '../schemas/common.js';
 
 export interface PoolState {

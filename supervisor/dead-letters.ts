@@ -12,7 +12,7 @@ import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { type RuntimeContext, STREAM_WORK, Subjects, withJsRetry } from '../runtime/nats/mod.js';
 import { metrics, RetryPolicies } from '../runtime/core/mod.js';
-import { type DeadItem, PriorityPuller } from '../runtime/work/mod.js';
+import { type DeadItem, PriorityPuller } from '../runtime/workers/mod.js';
 
 export const STREAM_DLQ = 'VPIPE_DLQ';
 export const STREAM_ADVISORIES = 'VPIPE_ADVISORIES';

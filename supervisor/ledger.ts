@@ -4,7 +4,7 @@
  * fits in what is left of the node's capacity. The supervisor hands it to
  * every pool it owns, so the packing the autoscaler plans is what runs.
  */
-import { fitShape, type Reservation, type Reservations, type Resources, type Shape } from '../runtime/work/mod.js';
+import { fitShape, type Reservation, type Reservations, type Resources, type Shape } from '../runtime/workers/mod.js';
 
 export interface Held {
   fn: string;

@@ -5,7 +5,7 @@
  * The supervisor plugs this into each pool it owns as the host's crash policy.
  */
 import { RetryPolicies, type RetryPolicy } from '../runtime/core/mod.js';
-import type { CrashPolicy } from '../runtime/work/mod.js';
+import type { CrashPolicy } from '../runtime/workers/mod.js';
 
 export interface RestartIntensity {
   maxRestarts: number;

@@ -8,7 +8,7 @@ import { PRIORITIES, type Priority } from '../schemas/common.js';
 import { processConfig, type NodeOptions, type PoolOptions } from '../schemas/config.js';
 import { metrics } from '../runtime/core/mod.js';
 import { readQueueDepths, type RuntimeContext } from '../runtime/nats/mod.js';
-import { type Resources, type Shape, type WorkHandler, WorkWorker, type WorkHostOptions } from '../runtime/work/mod.js';
+import { type Resources, type Shape, type WorkHandler, WorkWorker, type WorkHostOptions } from '../runtime/workers/mod.js';
 import { decide, DEFAULT_SCALER, type PoolState, type ScalerMemory } from './autoscaler.js';
 import { publishDeadLetter } from './dead-letters.js';
 import { Ledger } from './ledger.js';

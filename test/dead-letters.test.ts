@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTool } from '../runtime/media/tools.js';
 import { startNode } from '../app/node.js';
 import { topologyFromEnv, STREAM_WORK } from '../runtime/nats/topology.js';
-import { WorkWorker } from '../runtime/work/host.js';
+import { WorkWorker } from '../runtime/workers/host.js';
 import { RetryPolicies } from '../runtime/core/mod.js';
 import { chunkHandler } from '../actors/ves/chunk-worker.js';
 import { encodeChunk } from '../actors/ves/compute/encode-chunk.js';

@@ -1,8 +1,8 @@
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { headers } from '@nats-io/transport-node';
-import { pullOrder } from '../runtime/work/puller.js';
-import { parseAckSubject } from '../runtime/work/message.js';
+import { pullOrder } from '../runtime/workers/puller.js';
+import { parseAckSubject } from '../runtime/workers/message.js';
 import { decodePayload, detectEncoding, encodePayload, validate, MAX_REQUEST_BYTES } from '../runtime/nats/wire.js';
 import { InspectRequest } from '../schemas/vis.js';
 import { VpipeError } from '../runtime/core/errors.js';

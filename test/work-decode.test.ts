@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { encodePayload } from '../runtime/nats/mod.js';
-import { decodeItem, type WorkMessage } from '../runtime/work/mod.js';
+import { decodeItem, type WorkMessage } from '../runtime/workers/mod.js';
 
 const Item = z.object({ jobId: z.string(), index: z.number() });
 const message = (data: Uint8Array) => ({ subject: 'vpipe.work.test', data }) as unknown as WorkMessage;

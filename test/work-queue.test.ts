@@ -11,7 +11,7 @@ import { isNoResponders, isTransient } from '../runtime/nats/js-retry.js';
 import { JetStreamPublisher, kvPutSubject, kvStream } from '../runtime/nats/publisher.js';
 import { rootLogger } from '../runtime/core/logger.js';
 import { metrics } from '../runtime/core/metrics.js';
-import { PriorityPuller, type Taken } from '../runtime/work/puller.js';
+import { PriorityPuller, type Taken } from '../runtime/workers/puller.js';
 import { createRuntimeContext, type RuntimeContext } from '../runtime/nats/context.js';
 import { ensureTopology, KV_CHUNKS, STREAM_WORK, topologyFromEnv, workConsumer, workSubject } from '../runtime/nats/topology.js';
 import { startTestServer, type TestServer } from './helpers/nats.js';

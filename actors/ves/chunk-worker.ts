@@ -11,7 +11,7 @@ import { encoderFor } from '../../encoders/index.js';
 import { isCrash, type Logger, metrics, RetryPolicies } from '../../runtime/core/mod.js';
 import { decodeInternal, encodePayload, isNoResponders, KV_CHUNKS, kvPutSubject, kvStream, type RuntimeContext, withJsRetry } from '../../runtime/nats/mod.js';
 import { runToCompletion } from '../../runtime/jobs/mod.js';
-import { decodeItem, type Settlement, type WorkHandler } from '../../runtime/work/mod.js';
+import { decodeItem, type Settlement, type WorkHandler } from '../../runtime/workers/mod.js';
 import { shapeFor } from '../../encoders/shapes.js';
 import { chunkClock, chunkMachine, type ChunkRecord } from './chunk-machine.js';
 import { encodeChunk, type ChunkEncodeInput, type ChunkEncodeOutput } from './compute/encode-chunk.js';

@@ -12,7 +12,7 @@ import { ErrorCodes, isCrash, type Logger, RetryPolicies, VpipeError } from '../
 import { runToCompletion } from '../../runtime/jobs/mod.js';
 import { runTool, type ToolRunner } from '../../runtime/media/mod.js';
 import { decodeInternal, encodePayload, KV_CHUNKS, kvPutSubject, type RuntimeContext, withJsRetry } from '../../runtime/nats/mod.js';
-import { decodeItem, type Settlement, type Shape, type WorkHandler } from '../../runtime/work/mod.js';
+import { decodeItem, type Settlement, type Shape, type WorkHandler } from '../../runtime/workers/mod.js';
 import { measureSegment } from './compute/measure-segment.js';
 import { metricTool, vmafMissingError } from './compute/metric-tool.js';
 import { endKey, SegmentResult, segmentKey, SegmentWorkItem } from './messages.js';

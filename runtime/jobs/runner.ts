@@ -11,7 +11,7 @@ import { type ErrorBody, isFinal } from '../../schemas/api.js';
 import { DEFAULT_CONCURRENCY } from '../../schemas/config.js';
 import { ClaimLostError, ErrorCodes, metrics, RetryPolicies, type RetryPolicy, VpipeError } from '../core/mod.js';
 import { decodeInternal, type RuntimeContext } from '../nats/mod.js';
-import { decodeItem, type Settlement, type WorkContext, type WorkHostOptions, type WorkMessage, WorkWorker } from '../work/mod.js';
+import { decodeItem, type Settlement, type WorkContext, type WorkHostOptions, type WorkMessage, WorkWorker } from '../workers/mod.js';
 import { cancelControlSubject } from './api-layer.js';
 import { CANCELLED_ERROR } from './machine-kit.js';
 import { publishProgress, publishResult } from './results.js';

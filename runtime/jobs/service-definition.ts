@@ -9,7 +9,7 @@ import type { ErrorBody } from '../../schemas/api.js';
 import type { Priority } from '../../schemas/common.js';
 import type { Logger } from '../core/mod.js';
 import { type RuntimeContext, Subjects } from '../nats/mod.js';
-import type { Shape, WorkHandler } from '../work/mod.js';
+import type { Shape, WorkHandler } from '../workers/mod.js';
 
 /** What a workflow's steps get from the runtime: the job's cancellation signal, a logger and a progress reporter. */
 export interface StepDeps {

@@ -3,7 +3,7 @@
  *
  *   schemas ← runtime ← encoders ← supervisor ← actors ← app ← cli
  *
- * and inside runtime/: core ← media ← nats ← work ← jobs. A file may import
+ * and inside runtime/: core ← media ← nats ← workers ← jobs. A file may import
  * from its own layer or one below, never above; code outside a runtime
  * module enters it only through its entry, `runtime/<module>/mod.ts`.
  * Tests and benchmarks may import anything. `npm run check:imports` prints
@@ -14,7 +14,7 @@ import path from 'node:path';
 import ts from 'typescript';
 
 export const LAYERS = ['schemas', 'runtime', 'encoders', 'supervisor', 'actors', 'app', 'cli'] as const;
-export const RUNTIME_MODULES = ['core', 'media', 'nats', 'work', 'jobs'] as const;
+export const RUNTIME_MODULES = ['core', 'media', 'nats', 'workers', 'jobs'] as const;
 const FREE = ['test', 'bench', '.scratch'];
 
 export interface SourceFile {
