@@ -16,6 +16,8 @@ import type { MeasureResult } from '../schemas/vqs.js';
 import { ffmpeg } from './helpers/media.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { ensureVmafFfmpeg } from './helpers/vqs-media.js';
+import { verifyOutput } from './helpers/verify-output.js';
+import { expectFrameExact } from './helpers/ves-proof.js';
 
 let stack: TestStack;
 let src: string;
@@ -72,6 +74,8 @@ describe('per-title ladder, every service real', () => {
     expect(top.recipe.rateControl).toMatchObject({ mode: 'crf', maxrateKbps: top.vbv.maxrateKbps });
     const out = path.join(stack.root, 'top.mp4');
     const enc = await run<EncodeResult>('ves', 'vpipe.ves.encode', { source: { uri: src }, output: { uri: out }, recipe: top.recipe });
+    // Proven against the source by the test's own ffmpeg pass: all 50 frames, at their source times, each ≥ 20 dB.
+    expectFrameExact('top rung', 50, await verifyOutput(src, out));
     const m = await run<MeasureResult>('vqs', 'vpipe.vqs.measure', { reference: { uri: src }, distorted: { uri: out }, metrics: ['vmaf'] });
     expect(m.metrics.vmaf!.model).toBe('vmaf_v0.6.1');
     console.log(`LADDER ${first.rungs.map((r) => `${r.height}p@${Math.round(r.kbps)}:${r.predicted.vmaf!.toFixed(1)}`).join(' ')}; top rung measured ${Math.round(enc.output.bitrateKbps)} kb/s VMAF ${m.metrics.vmaf!.mean.toFixed(2)} (predicted ${Math.round(top.kbps)} kb/s ${top.predicted.vmaf!.toFixed(2)})`);

@@ -23,6 +23,8 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import type { Held } from '../supervisor/ledger.js';
 import * as media from './helpers/media.js';
 import { childrenNamed } from './helpers/procs.js';
+import { verifyOutput } from './helpers/verify-output.js';
+import { expectFrameExact } from './helpers/ves-proof.js';
 import { startTestStack, type TestStack } from './helpers/stack.js';
 import { eventually } from './helpers/stack-process.js';
 
@@ -81,6 +83,8 @@ describe('heartbeats follow progress', () => {
       b.start();
       const ev = await stack.client.waitForResult('ves', jobId, { timeoutMs: 60_000 });
       expect(ev.state).toBe('succeeded');
+      // The chunk B encoded after A hung is the source's pictures (the test's own ffmpeg pass: 50 frames, times, PSNR).
+      expectFrameExact('hung → other node', 50, await verifyOutput(src, `${stack.root}/hung.mp4`));
       // A took it first; B encoded it after A's heartbeats stopped (the result came from B's recorded chunk).
       const nodes = ran.filter((r) => r.jobId.includes(jobId)).map((r) => r.node);
       expect(nodes[0]).toBe('A');
@@ -115,6 +119,7 @@ describe('heartbeats follow progress', () => {
       });
       const ev = await stack.client.waitForResult('ves', jobId, { timeoutMs: 120_000 });
       expect(ev.state).toBe('succeeded');
+      expectFrameExact('slow, progressing', 50, await verifyOutput(src, `${stack.root}/slow.mp4`));
       const encodeSeconds = (ev.result as { encodeSeconds: number }).encodeSeconds;
       // The point of the test: the encode outlasted two ack waits.
       expect(encodeSeconds * 1000).toBeGreaterThan(2 * ACK_WAIT_MS);
