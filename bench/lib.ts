@@ -2,20 +2,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { procStat } from '../runtime/media/mod.js';
 import { REPO_ROOT } from '../runtime/nats/mod.js';
 
 const CLK_TCK = 100; // USER_HZ on Linux
 
 /** utime, stime, cutime, cstime of /proc/<pid>/stat in seconds (NaN where there is no /proc). */
 function procTimes(pid: number | 'self'): number[] {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the comm field: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
-    return [11, 12, 13, 14].map((i) => Number(f[i]) / CLK_TCK);
-  } catch {
-    return [NaN, NaN, NaN, NaN];
-  }
+  const f = procStat(pid);
+  return [11, 12, 13, 14].map((i) => (f ? Number(f[i]) / CLK_TCK : NaN));
 }
 
 /**

@@ -11,7 +11,7 @@ import { AckPolicy, DeliverPolicy, JetStreamApiError, RetentionPolicy, StorageTy
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { type RuntimeContext, STREAM_WORK, Subjects, withJsRetry } from '../runtime/nats/mod.js';
-import { metrics, RetryPolicies } from '../runtime/core/mod.js';
+import { metrics, RetryPolicies, sleep } from '../runtime/core/mod.js';
 import { type DeadItem, PriorityPuller } from '../runtime/workers/mod.js';
 
 export const STREAM_DLQ = 'VPIPE_DLQ';
@@ -81,10 +81,7 @@ export function startDeadLetterKeeper(ctx: RuntimeContext, owners: (fn: string) 
         // A pull that keeps failing (a server gone) is tried again after the poll policy's growing wait, not at once.
         const waitMs = RetryPolicies.poll.delayMs(++failures);
         ctx.log.warn({ err: e, waitMs }, 'dead-letter keeper: pull failed; retrying');
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, waitMs);
-          stop.signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
-        });
+        await sleep(waitMs, stop.signal);
         continue;
       }
       if (!m) continue;

@@ -3,5 +3,5 @@ export { dieWithParent } from './child-lifetime.js';
 export { mp4Children, mp4Traks, readMoov } from './mp4-boxes.js';
 export { resolveMedia, resolveOutput } from './root.js';
 export { configureTools, toolOptions } from './tool-limits.js';
-export { assertToolRan, inputArgs, runTool, toolVersion, type ToolRunner } from './tools.js';
+export { assertToolRan, inputArgs, procStat, runTool, toolVersion, type ToolRunner } from './tools.js';
 export { type FfprobeJson, type FfprobeStream, parseRational } from './ffprobe.js';

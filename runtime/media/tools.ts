@@ -260,16 +260,24 @@ export type ToolRunner = typeof runTool;
 
 const CPU_SAMPLE_MS = 1_000;
 
-/** CPU ticks (user + system) a process has used, from /proc (Linux); null where unreadable. */
-export function cpuTicks(pid: number): number | null {
+/**
+ * The fields of /proc/<pid>/stat after the command name (Linux): [0] state, [1] ppid … [11] utime,
+ * [12] stime, [13] cutime, [14] cstime in clock ticks; null where unreadable (gone, or no /proc).
+ */
+export function procStat(pid: number | 'self'): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // pid (comm) state ppid … utime stime are fields 14 and 15; comm may hold spaces, so count after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so split after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/** CPU ticks (user + system) a process has used; null where unreadable. */
+export function cpuTicks(pid: number): number | null {
+  const f = procStat(pid);
+  return f && Number(f[11]) + Number(f[12]);
 }
 
 /** Calls `onWork` whenever the process's CPU time has advanced since the last sample. */

@@ -22,7 +22,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Priority } from '../../schemas/common.js';
-import { type Logger, metrics, RetryPolicies, type RetryPolicy } from '../core/mod.js';
+import { type Logger, metrics, RetryPolicies, type RetryPolicy, sleep } from '../core/mod.js';
 import type { RuntimeContext } from '../nats/mod.js';
 import type { WorkMessage } from './message.js';
 import { PriorityPuller } from './puller.js';
@@ -106,12 +106,6 @@ function either(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; release:
     },
   };
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 
 /** The shortest silence that withholds heartbeats in `progress` mode. */
 const MIN_SILENCE_MS = 3_000;

@@ -1,5 +1,6 @@
 /** The process table from /proc: who descends from whom, and in what state, for tests that signal their own children by pid. */
 import fs from 'node:fs';
+import { procStat } from '../../runtime/media/tools.js';
 
 export interface ProcInfo {
   ppid: number;
@@ -11,14 +12,8 @@ export function processTable(): Map<number, ProcInfo> {
   const t = new Map<number, ProcInfo>();
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      // pid (comm) state ppid …; comm may hold spaces, so split after the last ')'.
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      t.set(Number(d), { ppid: Number(ppid), state: state! });
-    } catch {
-      /* gone while we looked */
-    }
+    const f = procStat(Number(d)); // null: gone while we looked
+    if (f) t.set(Number(d), { ppid: Number(f[1]), state: f[0]! });
   }
   return t;
 }
