@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'CANCELLED',
   'VALIDATION_FAILED',
   'CONTENT_MISMATCH',
+  'SOURCE_REJECTED',
   'DEAD_LETTER',
   'UNAVAILABLE',
   'INTERNAL',
@@ -85,5 +86,7 @@ export const ProgressEvent = z.object({
   chunksTotal: z.number().int().optional(),
   fps: z.number().optional(),
   speed: z.number().optional(),
+  /** An orchestrator's parts (the streaming job's rungs): each one's own step and fraction. */
+  parts: z.array(z.object({ id: z.string(), step: z.string(), fraction: z.number().min(0).max(1) })).optional(),
 });
 export type ProgressEvent = z.infer<typeof ProgressEvent>;

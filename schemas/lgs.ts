@@ -27,6 +27,29 @@ export const LADDER_DEFAULTS = { rungs: 6, minKbps: 150, maxKbps: 8000, qualityC
  */
 export const PSNR_LADDER = { dbPerVmafPoint: 0.25, capDb: 45 } as const;
 
+/** A rung of a fixed ladder: a size and an average video bitrate (kb/s). */
+export interface FixedRung {
+  width: number;
+  height: number;
+  kbps: number;
+}
+
+/**
+ * The HLS authoring specification's 16:9 H.264 ladder (Apple, video average bit rates), cheapest first:
+ * what LGS holds per-title ladders against, and the streaming orchestrator's `fixed` ladder.
+ */
+export const APPLE_LADDER: readonly FixedRung[] = Object.freeze([
+  { width: 416, height: 234, kbps: 145 },
+  { width: 640, height: 360, kbps: 365 },
+  { width: 768, height: 432, kbps: 730 },
+  { width: 768, height: 432, kbps: 1100 },
+  { width: 960, height: 540, kbps: 2000 },
+  { width: 1280, height: 720, kbps: 3000 },
+  { width: 1280, height: 720, kbps: 4500 },
+  { width: 1920, height: 1080, kbps: 6000 },
+  { width: 1920, height: 1080, kbps: 7800 },
+]);
+
 export const LadderConstraints = z
   .strictObject({
     rungs: z.number().int().min(1).max(20).optional(),

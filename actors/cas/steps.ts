@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encoderFor } from '../../encoders/index.js';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
-import type { StepDeps } from '../../runtime/jobs/mod.js';
+import { cancelChildren, purgeChildRecords, type StepDeps } from '../../runtime/jobs/mod.js';
 import { contentHash, getFrameIndex, type RuntimeContext } from '../../runtime/nats/mod.js';
 import type { AnalyzeResult, ComplexityPoint } from '../../schemas/cas.js';
 import { endTicks, type FrameIndex, ticksToSeconds } from '../../schemas/frame-index.js';
@@ -21,7 +21,7 @@ import { planSegments, resolveSampling } from './compute/sampling.js';
 import { type IndexLookup, lookUpIndex } from './frame-index.js';
 import { casMetrics } from './metrics.js';
 import { readAnalysis, storeAnalysis } from './store.js';
-import { cancelChildren, purgeChildRecords, TRIAL_VMAF_MODEL } from './trials.js';
+import { TRIAL_VMAF_MODEL } from './trials.js';
 import type { CasJobInput, Plan, Planned, SampleCut, SampleIndexed, Trial } from './workflow.js';
 
 const workDirOf = (job: Pick<CasJobInput, 'workRoot'>, jobId: string): string => path.join(job.workRoot, jobId);

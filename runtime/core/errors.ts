@@ -28,6 +28,8 @@ export const ErrorCodes = {
   ValidationFailed: 'VALIDATION_FAILED',
   /** The pictures or frame times of an output (or of what a chunk took from its source) are not the source's. */
   ContentMismatch: 'CONTENT_MISMATCH',
+  /** VIS found errors in a source an orchestrator was asked to process (the issues in details; the request may override named codes). */
+  SourceRejected: 'SOURCE_REJECTED',
   DeadLetter: 'DEAD_LETTER',
   Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL',
@@ -52,6 +54,7 @@ const STATUS: Record<ErrorCode, number> = {
   CANCELLED: 499,
   VALIDATION_FAILED: 422,
   CONTENT_MISMATCH: 422,
+  SOURCE_REJECTED: 422,
   DEAD_LETTER: 500,
   UNAVAILABLE: 503,
   INTERNAL: 500,

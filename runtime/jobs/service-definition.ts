@@ -5,7 +5,7 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import type { z } from 'zod';
-import type { ErrorBody } from '../../schemas/api.js';
+import type { ErrorBody, ProgressEvent } from '../../schemas/api.js';
 import type { Priority } from '../../schemas/common.js';
 import type { Logger } from '../core/mod.js';
 import { type RuntimeContext, Subjects } from '../nats/mod.js';
@@ -18,7 +18,7 @@ export interface StepDeps {
   runtime: RuntimeContext;
   signal: AbortSignal;
   log: Logger;
-  progress(step: string, fraction: number, extra?: { chunksDone?: number; chunksTotal?: number; fps?: number; speed?: number }): void;
+  progress(step: string, fraction: number, extra?: Pick<ProgressEvent, 'chunksDone' | 'chunksTotal' | 'fps' | 'speed' | 'parts'>): void;
 }
 
 /** Every job machine ends in a final state whose output is one of these. */

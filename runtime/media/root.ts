@@ -145,3 +145,32 @@ export async function resolveOutput(uri: string, mediaRoot: string): Promise<str
   if (st && !st.isFile()) throw forbidden(uri, 'the output exists and is not a regular file');
   return target;
 }
+
+/**
+ * Resolves an output directory URI (a trailing `/` is optional) and creates it: its nearest existing
+ * ancestor must (after symlinks) lie under the root or be the root, and an existing target must be a
+ * directory. Resolves with the real path. Throws MEDIA_URI_FORBIDDEN.
+ */
+export async function resolveOutputDir(uri: string, mediaRoot: string): Promise<string> {
+  const root = await fs.realpath(mediaRoot);
+  const lexical = uriToPath(uri);
+  if (!isUnder(lexical, root) && !isUnder(lexical, path.resolve(mediaRoot))) throw forbidden(uri, `it lies outside the media root ${mediaRoot}`);
+  if (SEQUENCE_PATTERN.test(lexical)) throw forbidden(uri, 'an output directory cannot be an image-sequence pattern');
+  // The lexical path may sit under the root's unresolved spelling: rebase it on the real root.
+  const rel = isUnder(lexical, root) ? path.relative(root, lexical) : path.relative(path.resolve(mediaRoot), lexical);
+  const segs = rel.split(path.sep);
+  let existing = root;
+  let found = 0;
+  for (const seg of segs) {
+    const next = path.join(existing, seg);
+    if (!(await fs.lstat(next).catch(() => null))) break;
+    const real = await fs.realpath(next);
+    if (!isUnder(real, root)) throw forbidden(uri, 'it resolves (through a symbolic link) outside the media root');
+    if (!(await fs.stat(real)).isDirectory()) throw forbidden(uri, `${seg} exists and is not a directory`);
+    existing = real;
+    found++;
+  }
+  const target = path.join(existing, ...segs.slice(found));
+  await fs.mkdir(target, { recursive: true });
+  return target;
+}

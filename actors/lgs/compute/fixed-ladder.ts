@@ -3,26 +3,10 @@
  * specification's H.264 ladder, and where its rungs would land on a title's
  * own curves.
  */
+import type { FixedRung } from '../../../schemas/lgs.js';
 import type { RateQualityCurve } from './curve.js';
 
-export interface FixedRung {
-  width: number;
-  height: number;
-  kbps: number;
-}
-
-/** The HLS authoring specification's 16:9 H.264 ladder (Apple, video average bit rates), cheapest first. */
-export const APPLE_LADDER: readonly FixedRung[] = Object.freeze([
-  { width: 416, height: 234, kbps: 145 },
-  { width: 640, height: 360, kbps: 365 },
-  { width: 768, height: 432, kbps: 730 },
-  { width: 768, height: 432, kbps: 1100 },
-  { width: 960, height: 540, kbps: 2000 },
-  { width: 1280, height: 720, kbps: 3000 },
-  { width: 1280, height: 720, kbps: 4500 },
-  { width: 1920, height: 1080, kbps: 6000 },
-  { width: 1920, height: 1080, kbps: 7800 },
-]);
+export { APPLE_LADDER, type FixedRung } from '../../../schemas/lgs.js';
 
 /** The rungs no larger than the source on either axis (a fixed ladder never upscales). */
 export function fixedLadderFor(ladder: readonly FixedRung[], source: { width: number; height: number }): FixedRung[] {
