@@ -4,6 +4,7 @@ import { encode } from './encode.js';
 import { inspect, status } from './inspect.js';
 import { ladder } from './ladder.js';
 import { nodeCmd, up } from './serve.js';
+import { serveCmd } from './web-serve.js';
 import { configureProcess } from '../app/node.js';
 import { ConfigError, processConfig, type VpipeConfig } from '../schemas/config.js';
 
@@ -17,11 +18,12 @@ const USAGE = `usage: vpipe <command> [options]
   encode <file> [opts]    submit an encode (--codec h264 --crf 23 --chunk 4 …; see vpipe encode --help) with a progress bar
   ladder <file> [opts]    build a bitrate ladder (--codec h264 --rungs 6 …): print it and write an SVG chart
   status <service> <id>   show a job's state and result
+  serve [dir] [--port N]  a local web page with the packages under dir (default the media root): hls.js/dash.js player, ladder chart, quality report
 
 environment: NATS_URL, VPIPE_MEDIA_ROOT, VPIPE_DATA_DIR, VPIPE_METRICS_PORT, LOG_LEVEL, VPIPE_* (see README, Configuration)
 `;
 
-const commands: Record<string, (argv: string[], config: VpipeConfig) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, ladder, status };
+const commands: Record<string, (argv: string[], config: VpipeConfig) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, ladder, status, serve: serveCmd };
 
 const [cmd, ...rest] = process.argv.slice(2);
 const run = cmd ? commands[cmd] : undefined;
