@@ -4,7 +4,7 @@
 #   ./quickstart.sh test         set up, fetch the real-media test corpus, then run the whole test suite (type check + vitest)
 #   ./quickstart.sh setup        set up only
 # Set-up installs what is missing and nothing else: apt packages (ffmpeg,
-# util-linux), Node.js if absent, nats-server >= 2.10, and the npm packages.
+# util-linux, chromium), Node.js if absent, nats-server >= 2.10, and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -42,6 +42,8 @@ ensure_os_packages() {
   # pip fetches the libvmaf-capable ffmpeg for VQS (deploy/fetch-vmaf-ffmpeg.sh); unzip unpacks it.
   command -v pip3 >/dev/null || command -v pip >/dev/null || python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
   command -v unzip >/dev/null || missing+=(unzip)
+  # Debian's Chromium plays the packages in the browser tests (playwright-core drives /usr/bin/chromium; no browser download).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ ${#missing[@]} -gt 0 ]; then log "installing ${missing[*]} with apt"; apt_install "${missing[@]}"; fi
   command -v npm >/dev/null || { log "installing npm with apt"; apt_install npm; }
 }

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { MediaRef, Priority } from './common.js';
 import { LadderConstraints, LadderResult } from './lgs.js';
-import { Codec } from './ves.js';
+import { Codec, Recipe } from './ves.js';
 import { IssueCode } from './vis.js';
 
 /** EBU R128: −23 LUFS integrated, −1 dBTP true peak; 11 LU loudness range target for the two-pass loudnorm. */
@@ -97,6 +97,8 @@ export const RungReport = z.strictObject({
     })
     .nullable(),
   predicted: z.strictObject({ vmaf: z.number().optional(), psnr: z.number().optional() }).optional(),
+  /** The VES recipe the rung was encoded with (what reproduces it). */
+  recipe: Recipe,
   encode: z.strictObject({ vesJobId: z.string(), uri: z.string(), frames: z.number().int(), encodeSeconds: z.number(), speed: z.number(), chunks: z.number().int(), crf: z.number().optional() }),
   /** Packaging's measurements of this rung (bits per second): RFC 8216 peak segment bitrate and the mean. */
   bandwidth: z.number().int(),
