@@ -6,5 +6,6 @@ import { vvsService } from '../actors/vvs/service.js';
 import { vqsService } from '../actors/vqs/service.js';
 import { casService } from '../actors/cas/service.js';
 import { lgsService } from '../actors/lgs/service.js';
+import { streamingService } from '../actors/streaming/service.js';
 
-export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService, vqsService, casService, lgsService];
+export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService, vqsService, casService, lgsService, streamingService];

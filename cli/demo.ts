@@ -1,8 +1,11 @@
 /**
- * The main job: start the whole stack on an embedded nats-server, inspect a
- * clip through the public NATS API (a sample is generated with ffmpeg when
- * none is given), encode it with VES in parallel chunks validated by VVS,
- * print the reports, drain and exit.
+ * The main job: start the whole stack on an embedded nats-server, and run the
+ * streaming orchestrator over NATS on a clip (a sample is generated with
+ * ffmpeg when none is given): VIS → per-title ladder (CAS trial encodes, VQS,
+ * LGS) → VES per rung → VQS per rung → loudness-normalised AAC and WebVTT →
+ * CMAF packaged as HLS and DASH. Progress shows overall and per rung; then the
+ * rung table, and the package is served on a local web page (hls.js and
+ * dash.js players, the ladder chart, the quality report) until Ctrl-C.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,23 +16,38 @@ import { freePort } from '../runtime/nats/mod.js';
 import { nodeConfigFrom, ROLES, startNode } from '../app/node.js';
 import type { VpipeConfig } from '../schemas/config.js';
 import { fail, parse } from './args.js';
-import { summary } from './encode.js';
-import { inspectWith } from './inspect.js';
-import type { EncodeResult } from '../schemas/ves.js';
+import { rungTable, runStreaming, streamRequest } from './stream.js';
+import { startWebServer } from './web/server.js';
 
-/** 6 s of 1280x720 25p test pattern with a 1 kHz tone, H.264/AAC, BT.709 tagged, 01:00:00:00 timecode. */
+const SAMPLE_SECONDS = 12;
+const SAMPLE_SUBTITLES = ['Sample clip made by vpipe', 'Per-title ladder: CAS → LGS', 'Every rung encoded in parallel chunks', 'HLS and DASH over the same CMAF segments'];
+
+/**
+ * 12 s of 960x540 25p test pattern with a quiet stereo tone (so loudness normalisation has work to do),
+ * an English subtitle stream and 01:00:00:00 timecode; H.264/AAC in MP4, BT.709 tagged.
+ */
 async function makeSample(file: string): Promise<void> {
   const tmp = `${file}.part.mp4`;
-  const r = await runTool('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25:duration=6',
-    '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000:duration=6',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p',
-    '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709',
-    '-c:a', 'aac', '-b:a', '128k', '-timecode', '01:00:00:00', '-movflags', '+faststart', tmp,
-  ]);
-  if (r.code !== 0) throw new Error(`could not generate the sample clip: ${r.stderr}`);
-  fs.renameSync(tmp, file);
+  const srt = `${file}.part.srt`;
+  const at = (s: number) => `00:00:${String(Math.floor(s)).padStart(2, '0')},${String(Math.round((s % 1) * 1000)).padStart(3, '0')}`;
+  fs.writeFileSync(srt, SAMPLE_SUBTITLES.map((t, i) => `${i + 1}\n${at(i * 3 + 0.5)} --> ${at(i * 3 + 2.5)}\n${t}\n`).join('\n'));
+  try {
+    const r = await runTool('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', `testsrc2=size=960x540:rate=25:duration=${SAMPLE_SECONDS}`,
+      '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${SAMPLE_SECONDS},volume=0.05,aformat=channel_layouts=stereo`,
+      '-i', srt,
+      '-map', '0:v', '-map', '1:a', '-map', '2:s',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p',
+      '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709',
+      '-c:a', 'aac', '-b:a', '128k', '-c:s', 'mov_text', '-metadata:s:a:0', 'language=eng', '-metadata:s:s:0', 'language=eng',
+      '-timecode', '01:00:00:00', '-movflags', '+faststart', tmp,
+    ]);
+    if (r.code !== 0) throw new Error(`could not generate the sample clip: ${r.stderr}`);
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(srt, { force: true });
+  }
 }
 
 async function portOr(preferred: number): Promise<number> {
@@ -41,24 +59,14 @@ async function portOr(preferred: number): Promise<number> {
   });
 }
 
-/** Encodes the clip with VES (H.264, 2 s chunks in parallel, validated by VVS) and prints the summary. */
-async function encodeSample(client: VpipeClient, file: string): Promise<boolean> {
-  const out = file.replace(/(\.[^./]+)?$/, '.vpipe-h264.mp4');
-  const recipe = { codec: 'h264', preset: 'veryfast', rateControl: { mode: 'crf', value: 23 }, gop: { lengthSeconds: 2 }, chunking: { targetSeconds: 2 } };
-  const jobId = await client.submit('vpipe.ves.encode', { source: { uri: `file://${file}` }, output: { uri: `file://${out}` }, recipe }, 'json');
-  process.stderr.write(`\nencode job ${jobId} accepted (${JSON.stringify(recipe)})\n`);
-  const ev = await client.waitForResult('ves', jobId, { timeoutMs: 600_000 });
-  if (ev.state !== 'succeeded') {
-    process.stderr.write(`encode ${ev.state}: ${ev.error?.code} ${ev.error?.message}\n`);
-    return false;
-  }
-  process.stdout.write(`\nEncoding of ${file}\n${summary(ev.result as EncodeResult)}\n`);
-  return true;
-}
-
 export async function demo(argv: string[], config: VpipeConfig): Promise<void> {
-  const { positionals, values } = parse(argv, { json: { type: 'boolean', default: false } });
-  // The report is the demo's output; service logs only when asked for (LOG_LEVEL=info).
+  const { positionals, values } = parse(argv, {
+    json: { type: 'boolean', default: false },
+    fixed: { type: 'boolean', default: false },
+    'no-serve': { type: 'boolean', default: false },
+    port: { type: 'string', default: '8080' },
+  });
+  // The progress and the report are the demo's output; service logs only when asked for (LOG_LEVEL=info).
   if (!config.explicit.includes('LOG_LEVEL')) rootLogger.level = 'warn';
   const cfg = nodeConfigFrom(config);
   let file: string;
@@ -71,7 +79,7 @@ export async function demo(argv: string[], config: VpipeConfig): Promise<void> {
     file = path.join(cfg.mediaRoot, 'sample.mp4');
     if (!fs.existsSync(file)) {
       fs.mkdirSync(cfg.mediaRoot, { recursive: true });
-      process.stderr.write(`generating a sample clip at ${file}\n`);
+      process.stderr.write(`generating a ${SAMPLE_SECONDS} s sample clip at ${file}\n`);
       await makeSample(file);
     }
   }
@@ -83,14 +91,29 @@ export async function demo(argv: string[], config: VpipeConfig): Promise<void> {
   });
   process.stderr.write(`stack up: NATS ${node.natsUrl}, metrics http://127.0.0.1:${node.metricsPort}/metrics\n`);
   const client = await VpipeClient.connect(node.natsUrl, 'vpipe-demo');
-  let ok = false;
+  let done: Awaited<ReturnType<typeof runStreaming>> = null;
   try {
-    ok = (await inspectWith(client, `file://${file}`, { json: values.json, timeoutMs: 600_000 })) !== null;
-    if (ok) ok = await encodeSample(client, file);
+    done = await runStreaming(client, streamRequest(file, { fixed: values.fixed }), { timeoutMs: 6 * 3600_000 });
   } finally {
     await client.close();
     await node.stop(5_000);
   }
-  process.stderr.write(ok ? 'demo finished: the stack inspected and encoded the clip over NATS and shut down cleanly\n' : 'demo: the inspection job failed\n');
-  process.exit(ok ? 0 : 1);
+  if (!done) {
+    process.stderr.write('demo: the streaming job failed\n');
+    process.exit(1);
+  }
+  process.stdout.write(values.json ? `${JSON.stringify(done.result, null, 2)}\n` : `\nPackaged ${file}\n${rungTable(done.report)}\n\n  HLS    ${done.result.hls.uri}\n  DASH   ${done.result.dash.uri}\n  report ${done.result.report.uri}\n`);
+  if (values['no-serve']) {
+    process.stderr.write(`demo finished; watch it with: vpipe serve ${cfg.mediaRoot}\n`);
+    process.exit(0);
+  }
+  const pkg = path.relative(cfg.mediaRoot, path.dirname(new URL(done.result.report.uri).pathname));
+  const web = await startWebServer({ root: cfg.mediaRoot, port: await portOr(Number(values.port)) });
+  process.stdout.write(`\n  Watch it: ${web.url}/watch?pkg=${encodeURIComponent(pkg)}\n  (hls.js and dash.js players, the ladder chart and the quality report; Ctrl-C stops)\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await web.close();
+  process.exit(0);
 }

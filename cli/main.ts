@@ -5,6 +5,7 @@ import { inspect, status } from './inspect.js';
 import { ladder } from './ladder.js';
 import { nodeCmd, up } from './serve.js';
 import { serveCmd } from './web-serve.js';
+import { stream } from './stream.js';
 import { configureProcess } from '../app/node.js';
 import { ConfigError, processConfig, type VpipeConfig } from '../schemas/config.js';
 
@@ -13,17 +14,20 @@ const USAGE = `usage: vpipe <command> [options]
   up                      run the whole stack (embedded nats-server unless NATS_URL is set) until SIGINT/SIGTERM
   node --role api,workflow,encoder|all
                           run one node that joins an existing NATS (NATS_URL)
-  demo [file]             start the stack, inspect a clip (a generated sample by default), print the report, stop
+  demo [file] [--fixed] [--no-serve]
+                          the main job: start the stack, run the streaming orchestrator on a clip (a generated sample by default):
+                          per-title ladder → HLS + DASH, then serve a page with the players, the ladder chart and the quality report
   inspect <file|uri>      submit an inspection to a running stack and print the report (--json for the raw event)
   encode <file> [opts]    submit an encode (--codec h264 --crf 23 --chunk 4 …; see vpipe encode --help) with a progress bar
   ladder <file> [opts]    build a bitrate ladder (--codec h264 --rungs 6 …): print it and write an SVG chart
   status <service> <id>   show a job's state and result
+  stream <file> [opts]    submit a streaming job (per-title ladder → packaged HLS + DASH) with progress per rung (--out DIR --fixed …)
   serve [dir] [--port N]  a local web page with the packages under dir (default the media root): hls.js/dash.js player, ladder chart, quality report
 
 environment: NATS_URL, VPIPE_MEDIA_ROOT, VPIPE_DATA_DIR, VPIPE_METRICS_PORT, LOG_LEVEL, VPIPE_* (see README, Configuration)
 `;
 
-const commands: Record<string, (argv: string[], config: VpipeConfig) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, ladder, status, serve: serveCmd };
+const commands: Record<string, (argv: string[], config: VpipeConfig) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, ladder, stream, status, serve: serveCmd };
 
 const [cmd, ...rest] = process.argv.slice(2);
 const run = cmd ? commands[cmd] : undefined;

@@ -67,15 +67,20 @@ const SCALER_FLAGS: Readonly<Record<string, string>> = {
   neighbor: 'neighbor',
 };
 
-/** `-vf scale=W:H:flags=F,format=P` when the output size differs from the source, else nothing (ffmpeg converts the format for -pix_fmt). Throws BAD_REQUEST for an unknown scaler. */
+/**
+ * `-vf scale=W:H:flags=F,format=P` when the output size differs from the source, else nothing (ffmpeg
+ * converts the format for -pix_fmt); `setsar=1` after it for a recipe that asks for square pixels.
+ * Throws BAD_REQUEST for an unknown scaler.
+ */
 export function scaleArgs(spec: ChunkEncodeSpec, pixelFormat: PixelFormat): string[] {
-  if (spec.width === spec.sourceWidth && spec.height === spec.sourceHeight) return [];
+  const square = spec.recipe.squarePixels === true ? ['setsar=1'] : [];
+  if (spec.width === spec.sourceWidth && spec.height === spec.sourceHeight) return square.length ? ['-vf', square.join(',')] : [];
   const flags = pick(SCALER_FLAGS, spec.recipe.scaler ?? 'bicubic', 'scaler');
   const fmt = pick(PIXEL_FORMAT_TABLE, pixelFormat, 'pixel format');
   const w = num('width', spec.width, { min: 1, max: 16384, integer: true });
   const h = num('height', spec.height, { min: 1, max: 16384, integer: true });
   // format= inside the chain: the chroma conversion uses the recipe's scaler too.
-  return ['-vf', `scale=${w}:${h}:flags=${flags},format=${fmt}`];
+  return ['-vf', [`scale=${w}:${h}:flags=${flags}`, `format=${fmt}`, ...square].join(',')];
 }
 
 const PIXEL_FORMAT_TABLE: Readonly<Record<string, PixelFormat>> = names(PIXEL_FORMATS);

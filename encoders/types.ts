@@ -50,6 +50,11 @@ export interface EncoderModule {
    */
   rawFormat: { format: string; extension: string; bitstreamFilter?: string };
   /**
+   * The sample-entry tag an MP4 output carries when ffmpeg's default is not the one players want:
+   * HEVC as `hvc1` (Apple's players and HLS authoring require it; ffmpeg writes `hev1`).
+   */
+  mp4Tag?: string;
+  /**
    * Output arguments that make a forced keyframe (`-force_key_frames`) a clean entry point (an IDR),
    * or null when this ffmpeg wrapper ignores forced keyframes (libsvtav1 in ffmpeg 5.1). Chunks warm
    * the encoder's rate control up on frames before their start only where this is not null.

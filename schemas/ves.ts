@@ -88,6 +88,12 @@ export const Recipe = z
     /** Output size; default the source's. */
     resolution: Resolution.optional(),
     scaler: Scaler.optional(),
+    /**
+     * Square pixels out (sample aspect ratio 1:1: the resolution is the display size), as streaming
+     * renditions want. Default false: a scaled output keeps the source's display aspect ratio, ffmpeg
+     * adjusting the sample aspect ratio for what rounding the size to whole pixels changed.
+     */
+    squarePixels: z.boolean().optional(),
     pixelFormat: PixelFormat.optional(),
     rateControl: RateControl,
     gop: Gop.optional(),

@@ -157,6 +157,12 @@ describe('scale, speed, threads', () => {
     expect(valueOf(args('av1', {}, { width: 128, height: 96 }), '-vf')).toBe('scale=128:96:flags=bicubic,format=yuv420p');
   });
 
+  it('square pixels: setsar=1 after the scaler, or alone at the source size', () => {
+    expect(valueOf(args('h264', { squarePixels: true }, { width: 160, height: 120 }), '-vf')).toBe('scale=160:120:flags=bicubic,format=yuv420p,setsar=1');
+    expect(valueOf(args('vp9', { squarePixels: true }), '-vf')).toBe('setsar=1');
+    expect(args('h264', { squarePixels: false }, { width: 160, height: 120 }).join(' ')).not.toContain('setsar');
+  });
+
   it('presets and speeds, with middle defaults', () => {
     expect(valueOf(args('h264', { preset: 'veryfast' }), '-preset')).toBe('veryfast');
     expect(valueOf(args('hevc', {}), '-preset')).toBe('medium');

@@ -22,7 +22,7 @@ import type { ValidateResult } from '../schemas/vvs.js';
 import { ChunkResult } from '../actors/ves/messages.js';
 import { corpusEntry, corpusFile } from './corpus/manifest.js';
 import { tempDir } from './helpers/nats.js';
-import { eventually, spawnVpipe, type StackProcess } from './helpers/stack-process.js';
+import { eventually, spawnRoleNode, type StackProcess } from './helpers/stack-process.js';
 import { descendants, running } from './helpers/procs.js';
 import { expectFrameExact, resultEvents } from './helpers/ves-proof.js';
 import { verifyOutput } from './helpers/verify-output.js';
@@ -53,17 +53,8 @@ afterAll(async () => {
   fs.rmSync(data, { recursive: true, force: true });
 });
 
-/** A vpipe node of the stack; the same role always gets the same data directory, so a restart finds what the killed one left. */
 function node(role: 'api,workflow' | 'encoder', run: number): StackProcess {
-  const dir = role === 'encoder' ? 'enc' : 'wf';
-  const p = spawnVpipe(['node', '--role', role, '--grace', '1'], {
-    NATS_URL: server!.url,
-    VPIPE_MEDIA_ROOT: root,
-    VPIPE_DATA_DIR: path.join(data, dir),
-    VPIPE_METRICS_PORT: '0',
-    VPIPE_ACK_WAIT_MS: '2000',
-    VPIPE_ENCODER_ACTORS: '2',
-  }, path.join(data, `${dir}-run${run}.log`));
+  const p = spawnRoleNode(server!.url, root, data, role, run);
   procs.push(p);
   return p;
 }

@@ -224,6 +224,7 @@ export async function assembleOutput(job: VesJobInput, p: Plan, encoded: Encoded
     outPath: job.outputPath,
     container: job.container,
     raw: encoderFor(job.recipe.codec).rawFormat,
+    mp4Tag: encoderFor(job.recipe.codec).mp4Tag,
     audioFrom: job.recipe.audio?.mode === 'copy' && p.source.hasAudio ? job.sourcePath : undefined,
     audioOffsetSeconds: p.index ? ticksToSeconds(p.index, p.index.firstTicks) : 0,
     workDir: p.workDir,

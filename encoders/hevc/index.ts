@@ -58,6 +58,7 @@ export const hevc: EncoderModule = {
   }),
   videoArgs,
   rawFormat: { format: 'hevc', extension: 'hevc', bitstreamFilter: 'hevc_mp4toannexb' },
+  mp4Tag: 'hvc1',
   // Forced keyframes are IDRs (the wrapper's default is a non-IDR I frame).
   forcedKeyframeArgs: ['-forced-idr', '1'],
   defaultPixelFormat: 'yuv420p',

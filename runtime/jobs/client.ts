@@ -59,18 +59,33 @@ export class VpipeClient {
     return this.request<JobStatus>(Subjects.endpoint(service, 'status'), { jobId });
   }
 
-  /** Waits for a job's result event (read from the stream, so it works even if the job ended before the call). Throws on timeout. */
+  /**
+   * Waits for a job's result event (read from the stream, so it works even if the job ended before the
+   * call). Throws on timeout. Progress comes from a plain subscription beside it: progress is only ever
+   * the latest news, and one consumer per filter keeps the result's consumer to one subject (a consumer
+   * filtering on the result and its progress subject at once was seen, on nats-server 2.10, to pass
+   * over the result when several such waits ran at once).
+   */
   async waitForResult(service: string, jobId: string, opts: { timeoutMs?: number; onProgress?: (p: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<JobEvent> {
     const subj = eventSubject(service, jobId);
+    const progress = opts.onProgress
+      ? this.nc.subscribe(`${subj}.progress`, {
+          callback: (err, m) => {
+            if (err) return;
+            const enc: Encoding = m.headers?.get('Content-Type')?.includes('json') ? 'json' : 'msgpack';
+            try {
+              opts.onProgress!(decodePayload(m.data, enc, Number.MAX_SAFE_INTEGER) as ProgressEvent);
+            } catch {
+              /* a progress event we cannot read is only news lost */
+            }
+          },
+        })
+      : null;
     // A failover can take a while under load: keep trying for as long as the caller waits.
-    const consumer = await withJsRetry(
-      () =>
-        this.js.consumers.get(STREAM_EVENTS, {
-          filter_subjects: opts.onProgress ? [subj, `${subj}.progress`] : [subj],
-          deliver_policy: DeliverPolicy.All,
-        }),
-      opts.timeoutMs ?? 120_000,
-    );
+    const consumer = await withJsRetry(() => this.js.consumers.get(STREAM_EVENTS, { filter_subjects: [subj], deliver_policy: DeliverPolicy.All }), opts.timeoutMs ?? 120_000).catch((e: unknown) => {
+      progress?.unsubscribe();
+      throw e;
+    });
     const messages = await consumer.consume();
     const timer = setTimeout(() => void messages.close(), opts.timeoutMs ?? 120_000);
     const onAbort = () => void messages.close();
@@ -78,13 +93,12 @@ export class VpipeClient {
     try {
       for await (const m of messages) {
         const enc: Encoding = m.headers?.get('Content-Type')?.includes('json') ? 'json' : 'msgpack';
-        const body = decodePayload(m.data, enc, Number.MAX_SAFE_INTEGER);
-        if (m.subject === subj) return body as JobEvent;
-        opts.onProgress?.(body as ProgressEvent);
+        return decodePayload(m.data, enc, Number.MAX_SAFE_INTEGER) as JobEvent;
       }
       if (opts.signal?.aborted) throw new VpipeError(ErrorCodes.Cancelled, `stopped waiting for ${service} job ${jobId}: cancelled`);
       throw new Error(`no result for ${service} job ${jobId} within ${opts.timeoutMs ?? 120_000} ms`);
     } finally {
+      progress?.unsubscribe();
       opts.signal?.removeEventListener('abort', onAbort);
       clearTimeout(timer);
       await messages.close();

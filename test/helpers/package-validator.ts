@@ -63,6 +63,8 @@ export interface SegmentFigures {
   mediaSeconds: number | null;
   /** ffprobe's first pts (presentation time, edit list applied); video only. */
   firstPts: number | null;
+  /** The first sample's presentation time from the file's own boxes: (tfdt + its trun composition offset − the edit list's media time) / timescale. */
+  firstPresentation: number | null;
   /** nal_unit_type of the first VCL NAL unit of the first sample; video only. */
   firstNalType: number | null;
 }
@@ -179,6 +181,8 @@ interface InitInfo {
   config: Buffer | null;
   nalLengthSize: number | null;
   trex: { duration: number; size: number; flags: number };
+  /** The edit list's first media_time (media timescale): the presentation starts there; 0 without an edit list. */
+  editMediaTime: number;
 }
 
 interface Sample {
@@ -186,6 +190,8 @@ interface Sample {
   size: number;
   duration: number;
   flags: number;
+  /** Composition time offset (signed in a version 1 trun): presentation = decode time + this. */
+  cto: number;
 }
 interface Fragment {
   moofStart: number;
@@ -228,7 +234,21 @@ function parseInit(buf: Buffer): InitInfo {
   const trex = trexBox
     ? { duration: buf.readUInt32BE(body(trexBox) + 12), size: buf.readUInt32BE(body(trexBox) + 16), flags: buf.readUInt32BE(body(trexBox) + 20) }
     : { duration: 0, size: 0, flags: 0 };
-  return { handler, trackId, timescale, entry: entry.type, config, nalLengthSize, trex };
+  // elst: version/flags, entry_count, then (segment_duration, media_time, rate) per entry, 32 or 64 bits; an empty edit (media_time −1) only delays.
+  const elst = mp4Find(buf, trak, 'edts', 'elst');
+  let editMediaTime = 0;
+  if (elst) {
+    const wide = v1(elst);
+    const count = buf.readUInt32BE(body(elst) + 4);
+    for (let i = 0, q = body(elst) + 8; i < count; i++, q += wide ? 20 : 12) {
+      const mediaTime = wide ? Number(buf.readBigInt64BE(q + 8)) : buf.readInt32BE(q + 4);
+      if (mediaTime >= 0) {
+        editMediaTime = mediaTime;
+        break;
+      }
+    }
+  }
+  return { handler, trackId, timescale, entry: entry.type, config, nalLengthSize, trex, editMediaTime };
 }
 
 /** The movie fragments of a media segment (the first traf of each moof), with absolute sample offsets. */
@@ -260,6 +280,7 @@ function parseFragments(buf: Buffer, init: InitInfo): Fragment[] {
     const samples: Sample[] = [];
     let cursor = base;
     for (const trun of parts.filter((b) => b.type === 'trun')) {
+      const version = buf.readUInt8(body(trun));
       const tf = buf.readUIntBE(body(trun) + 1, 3);
       const count = buf.readUInt32BE(body(trun) + 4);
       let q = body(trun) + 8;
@@ -273,9 +294,10 @@ function parseFragments(buf: Buffer, init: InitInfo): Fragment[] {
         if (tf & 0x100) (duration = buf.readUInt32BE(q)), (q += 4);
         if (tf & 0x200) (size = buf.readUInt32BE(q)), (q += 4);
         if (tf & 0x400) (sf = buf.readUInt32BE(q)), (q += 4);
-        if (tf & 0x800) q += 4;
+        let cto = 0;
+        if (tf & 0x800) (cto = version === 1 ? buf.readInt32BE(q) : buf.readUInt32BE(q)), (q += 4);
         if (q > trun.end) throw new Error(`trun at ${trun.start} overruns its box`);
-        samples.push({ offset: cursor, size, duration, flags: sf });
+        samples.push({ offset: cursor, size, duration, flags: sf, cto });
         cursor += size;
       }
     }
@@ -747,6 +769,7 @@ class Validation {
         tfdtSeconds: frags?.[0] ? frags[0].tfdt / ts : null,
         mediaSeconds: frags ? frags.reduce((a, fr) => a + fr.samples.reduce((b, x) => b + x.duration, 0), 0) / ts : null,
         firstPts: media.kind === 'video' ? (s.probe?.packet?.pts ?? null) : null,
+        firstPresentation: media.kind === 'video' && frags?.[0]?.samples[0] ? (frags[0].tfdt + frags[0].samples[0].cto - (media.init?.editMediaTime ?? 0)) / ts : null,
         firstNalType: s.nal?.find((t) => isVcl(t, isHevc(media.init))) ?? null,
       };
       start += s.extinf;
@@ -1360,7 +1383,9 @@ function matchDash(v: Validation, mpdRel: string, reps: DashRep[], hls: HlsSide)
         const d = s.d / rep.timescale;
         if (Math.abs(d - h.extinf) > tol) faults.push(`segment ${i + 1} lasts ${d.toFixed(3)} s, EXTINF ${h.extinf.toFixed(3)} s`);
         const t = (s.t - rep.pto) / rep.timescale;
-        if (h.firstPts !== null && Math.abs(t - h.firstPts) > tol) faults.push(`segment ${i + 1} starts at ${t.toFixed(3)} s, its first frame at ${h.firstPts.toFixed(3)} s`);
+        // Against the file's own presentation time of the first sample (tfdt + its composition offset), not
+        // ffprobe's pts: ffmpeg shifts a trun's negative composition offsets into positive times when it reads them.
+        if (h.firstPresentation !== null && Math.abs(t - h.firstPresentation) > tol) faults.push(`segment ${i + 1} starts at ${t.toFixed(3)} s, its first frame (tfdt + composition offset) at ${h.firstPresentation.toFixed(3)} s`);
       }
       v.record('dash', subject, faults.length === 0, faults.length ? `against ${f.playlist}: ${faults.join('; ')}` : `same ${f.segments.length} segments as ${f.playlist}`);
     }

@@ -25,6 +25,23 @@ export function spawnVpipe(args: string[], env: Record<string, string>, logFile:
   return { child, logFile, exited, log: () => fs.readFileSync(logFile, 'utf8') };
 }
 
+/**
+ * A `vpipe node --role <role>` of a test stack on `natsUrl`. The same role always gets the same data
+ * directory under `dataRoot`, so a restart finds what a killed one left; each run logs to its own file.
+ */
+export function spawnRoleNode(natsUrl: string, mediaRoot: string, dataRoot: string, role: 'api,workflow' | 'encoder', run: number, env: Record<string, string> = {}): StackProcess {
+  const dir = role === 'encoder' ? 'enc' : 'wf';
+  return spawnVpipe(['node', '--role', role, '--grace', '1'], {
+    NATS_URL: natsUrl,
+    VPIPE_MEDIA_ROOT: mediaRoot,
+    VPIPE_DATA_DIR: path.join(dataRoot, dir),
+    VPIPE_METRICS_PORT: '0',
+    VPIPE_ACK_WAIT_MS: '2000',
+    VPIPE_ENCODER_ACTORS: '2',
+    ...env,
+  }, path.join(dataRoot, `${dir}-run${run}.log`));
+}
+
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
 export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -18,6 +18,8 @@ export interface AssembleInput {
   container: Container;
   /** Muxer (h264, hevc, ivf) and Annex B bitstream filter for container 'raw'. */
   raw: { format: string; bitstreamFilter?: string };
+  /** The video sample-entry tag for container 'mp4' (encoders' mp4Tag: hvc1 for HEVC). */
+  mp4Tag?: string;
   /** Copy the audio of this source (recipe audio.mode 'copy'). */
   audioFrom?: string;
   /** The source's first video frame time: the output's video starts at 0, so the audio moves back by this much to stay in sync. */
@@ -69,6 +71,7 @@ export async function assemble(input: AssembleInput, run: ToolRunner = runTool):
     ...audio,
     '-map', '0:v:0', ...(audio.length ? ['-map', '1:a?', '-c:a', 'copy'] : []),
     '-c:v', 'copy',
+    ...(input.container === 'mp4' && input.mp4Tag ? ['-tag:v', input.mp4Tag] : []),
     ...(input.container === 'raw' ? [...(input.raw.bitstreamFilter ? ['-bsf:v', input.raw.bitstreamFilter] : []), '-f', input.raw.format] : MUXER[input.container]),
     '-y', tmp,
   ];
