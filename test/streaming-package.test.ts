@@ -17,6 +17,7 @@ import { bitRates } from '../actors/streaming/compute/package/bandwidth.js';
 import { codecsString } from '../actors/streaming/compute/package/codecs.js';
 import { fragmentTrack, readFragmented } from '../actors/streaming/compute/package/fragment.js';
 import { packageStreams, type PackageInput } from '../actors/streaming/compute/package/index.js';
+import { frameRate } from '../actors/streaming/compute/package/timeline.js';
 import type { PackageResult, RenditionPackage } from '../actors/streaming/compute/types.js';
 import { ErrorCodes } from '../runtime/core/errors.js';
 import { runTool } from '../runtime/media/tools.js';
@@ -382,6 +383,19 @@ describe('packageStreams: re-runs and refusals', () => {
     const aborted = AbortSignal.abort();
     await expectVpipeError(packageStreams(input, { ...opts, signal: aborted }), ErrorCodes.Cancelled);
     expect(await readFile(path.join(outDir, 'hls/main.m3u8'), 'utf8')).toContain('v0.m3u8');
+  });
+});
+
+describe('frameRate', () => {
+  const frags = (...durations: [ticks: number, count: number][]) => [{ sampleDurations: new Map(durations) }] as unknown as Parameters<typeof frameRate>[0];
+  it('is the mean over the samples, snapped to the nearest standard rate within 0.05 %', () => {
+    // 24 fps in a millisecond time base (WebM, then VES keeping the source's times): frames of 42, 42, 41 ms.
+    expect(frameRate(frags([42, 128], [41, 64]), 1000)).toEqual({ num: 24, den: 1 });
+    expect(frameRate(frags([3003, 300]), 90_000)).toEqual({ num: 30000, den: 1001 });
+    // A last frame of another length does not move it off 25.
+    expect(frameRate(frags([512, 249], [1024, 1]), 12_800)).toEqual({ num: 25, den: 1 });
+    // Not a standard rate: the exact fraction.
+    expect(frameRate(frags([80, 100]), 1000)).toEqual({ num: 25, den: 2 });
   });
 });
 

@@ -1113,7 +1113,10 @@ async function validateIframes(v: Validation, main: string, mainRel: string, ent
       // What a player gets: the init section and the range's bytes (the mdat is cut short after the I-frame).
       const probe = await v.probe([init.buf, whole.subarray(offset, offset + length)], 'video');
       frame.key = !!probe.frame?.key && probe.frame.pictType === 'I';
-      frame.pts = probe.packet?.pts ?? null;
+      // Where the frame sits: the file's own presentation time (tfdt + composition offset − edit) where the range
+      // starts at a moof. ffprobe's pts is not that: ffmpeg shifts negative composition offsets by what it sees in
+      // the bytes it is given, so a range holding the last, shorter GOP read two frames early.
+      frame.pts = frag && sample ? (frag.tfdt + sample.cto - init.info.editMediaTime) / init.info.timescale : (probe.packet?.pts ?? null);
       if (!frame.key) problems.push(`the range decodes to ${probe.frame ? `pict_type ${probe.frame.pictType}, key_frame ${probe.frame.key ? 1 : 0}` : 'no frame'}`);
       if (i === 0) {
         firstStream = probe.stream;

@@ -27,7 +27,7 @@ export const MEZZ_CUES: [number, number, string][] = [
 ];
 
 /**
- * 30 s of 640x360 25p progressive motion (H.264 High, CRF 16: a mezzanine), a 5.1 stream (a different
+ * 30 s of 640x360 25p progressive motion under temporal grain (H.264 High, CRF 16: a mezzanine), a 5.1 stream (a different
  * tone per channel, quiet: about −30 LUFS) tagged eng, a stereo stream tagged fre, an English mov_text
  * stream; plus `<name>.es.srt` beside it. Returns both paths.
  */
@@ -40,7 +40,8 @@ export async function makeStreamingMezzanine(dir: string, name = 'mezz'): Promis
   fs.writeFileSync(sidecar, srt([[2, 4, 'Primera línea'], [20, 22, 'Segunda línea']]));
   const tones = [440, 550, 660, 80, 330, 770].map((f, i) => `sine=frequency=${f}:sample_rate=48000:duration=${MEZZ_SECONDS},volume=${i === 3 ? 0.02 : 0.03}[c${i}]`).join(';');
   await ffmpeg([
-    '-f', 'lavfi', '-i', motion('640x360', MEZZ_FPS, MEZZ_SECONDS),
+    // Temporal grain over the motion: content an encoder has to spend bits on, so a per-title ladder has rungs to place.
+    '-f', 'lavfi', '-i', `${motion('640x360', MEZZ_FPS, MEZZ_SECONDS)},noise=alls=10:allf=t`,
     '-f', 'lavfi', '-i', `${tones};[c0][c1][c2][c3][c4][c5]join=inputs=6:channel_layout=5.1[out0]`,
     '-f', 'lavfi', '-i', `sine=frequency=300:sample_rate=48000:duration=${MEZZ_SECONDS},volume=0.1,aformat=channel_layouts=stereo`,
     '-i', subs,

@@ -74,7 +74,6 @@ export function hlsFiles(p: Presentation): Map<string, string> {
   return files;
 }
 
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /** The MPD: an adaptation set per video sample entry (codec), per audio language and per text track. */
 export function dashManifest(p: Presentation): string {
@@ -92,9 +91,8 @@ export function dashManifest(p: Presentation): string {
   const adaptations: DashAdaptation[] = [];
   for (const set of groupBy(p.video, (v) => v.pkg.codecs.split('.')[0]!).values()) {
     const representations = set.map((v) => {
-      const { timescale, frameTicks } = v.cut.timed;
-      const g = gcd(timescale, frameTicks);
-      return representation(v, { width: v.pkg.width, height: v.pkg.height, frameRate: frameTicks === g ? `${timescale / g}` : `${timescale / g}/${frameTicks / g}` });
+      const rate = v.cut.timed.frameRate!;
+      return representation(v, { width: v.pkg.width, height: v.pkg.height, frameRate: rate.den === 1 ? `${rate.num}` : `${rate.num}/${rate.den}` });
     });
     adaptations.push({ contentType: 'video', representations });
   }

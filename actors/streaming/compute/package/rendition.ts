@@ -9,7 +9,7 @@ import type { AudioInput, PackageOptions, RenditionPackage, VideoInput } from '.
 import { bitRates, type BitRates } from './bandwidth.js';
 import { fragmentTrack, readFragmented, type TrackKind, type WrittenSegment, writeSegments } from './fragment.js';
 import { type PlaylistEntry, targetDuration } from './hls.js';
-import { frameTicks, groupByTime, type TimedRendition } from './timeline.js';
+import { frameRate, frameTicks, groupByTime, type TimedRendition } from './timeline.js';
 
 /** A rendition cut into segments. */
 export interface Cut {
@@ -51,7 +51,7 @@ export async function cut(kind: TrackKind, id: string, file: string, staging: st
   const written = await writeSegments(track, segments.map((s) => s.fragments), path.join(staging, 'media', id));
   await fs.rm(fragmented);
   return {
-    timed: { id, timescale, frameTicks: frameTicks(track.fragments), segments },
+    timed: { id, timescale, frameTicks: frameTicks(track.fragments), segments, ...(kind === 'video' ? { frameRate: frameRate(track.fragments, timescale) } : {}) },
     written,
     codecs: track.codecs,
     width: track.track.width,
@@ -81,7 +81,7 @@ function describe<I extends VideoInput | AudioInput>(kind: TrackKind, input: I, 
 
 export function describeVideo(input: VideoInput, c: Cut): Packaged<VideoInput> {
   const p = describe('video', input, c, {
-    width: c.width, height: c.height, frameRate: c.timed.timescale / c.timed.frameTicks, iframePlaylist: `hls/${input.id}-iframes.m3u8`,
+    width: c.width, height: c.height, frameRate: c.timed.frameRate!.num / c.timed.frameRate!.den, iframePlaylist: `hls/${input.id}-iframes.m3u8`,
   });
   // One entry per keyframe fragment: its moof, the mdat header and the keyframe's bytes, lasting until the next keyframe.
   const entries: PlaylistEntry[] = c.timed.segments.flatMap((s, i) =>

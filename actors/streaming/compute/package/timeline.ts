@@ -21,6 +21,8 @@ export interface Segment {
 export interface TimedRendition {
   id: string;
   timescale: number;
+  /** Video: the frame rate (see {@link frameRate}). */
+  frameRate?: { num: number; den: number };
   /** One frame (video) or codec frame (audio), in ticks: the tolerance unit. */
   frameTicks: number;
   segments: Segment[];
@@ -37,6 +39,34 @@ export function frameTicks(fragments: readonly Fragment[]): number {
   if (best <= 0) throw new VpipeError(ErrorCodes.Internal, 'a track whose samples last 0 ticks');
   return best;
 }
+
+/** The rates a video is meant to run at; a measured mean within 0.05 % of one of them is that rate (24 and 23.976 are 0.1 % apart). */
+const STANDARD_RATES: readonly { num: number; den: number }[] = [
+  { num: 24000, den: 1001 }, { num: 24, den: 1 }, { num: 25, den: 1 }, { num: 30000, den: 1001 }, { num: 30, den: 1 },
+  { num: 48, den: 1 }, { num: 50, den: 1 }, { num: 60000, den: 1001 }, { num: 60, den: 1 },
+];
+
+/**
+ * A video track's frame rate as a fraction: the standard rate (within 0.05 %) that its most common frame
+ * duration or its mean over every sample gives, else the mean's exact fraction. Either alone misleads:
+ * a source in a millisecond time base runs at 24 fps with frames of 41 and 42 ms (the mode says 23.81),
+ * and a last frame held longer pulls the mean of a short clip off its rate.
+ */
+export function frameRate(fragments: readonly Fragment[], timescale: number): { num: number; den: number } {
+  let samples = 0;
+  let ticks = 0;
+  for (const f of fragments) for (const [d, n] of f.sampleDurations) (samples += n), (ticks += d * n);
+  if (samples === 0 || ticks <= 0) throw new VpipeError(ErrorCodes.Internal, 'a video track without timed samples');
+  for (const rate of [timescale / frameTicks(fragments), (samples * timescale) / ticks]) {
+    const off = (r: { num: number; den: number }) => Math.abs(r.num / r.den - rate) / rate;
+    const standard = [...STANDARD_RATES].sort((x, y) => off(x) - off(y))[0]!;
+    if (off(standard) < 0.0005) return standard;
+  }
+  const g = gcd(samples * timescale, ticks);
+  return { num: (samples * timescale) / g, den: ticks / g };
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /** Groups fragments into segments of about `segmentSeconds` on the time grid (a fragment half a frame early still counts as on it). */
 export function groupByTime(fragments: readonly Fragment[], timescale: number, segmentSeconds: number): Segment[] {
