@@ -25,6 +25,8 @@ import { runToCompletion } from '../runtime/jobs/mod.js';
 import type { InspectResult } from '../schemas/vis.js';
 import type { ValidateResult } from '../schemas/vvs.js';
 import { CANCELLED_OUTPUT, cancelDuring, FakeSteps, finishFrom, persistAt } from './helpers/machine-steps.js';
+import { type Encoded as StreamingEncoded, type LadderPlan, type Measured, type Packaged, type ReportInput, type SourceFacts, type StreamingJobInput, streamingMachine, type Tracks } from '../actors/streaming/workflow.js';
+import type { StreamingResult } from '../schemas/streaming.js';
 
 describe('VIS inspection machine', () => {
   const job: VisJobInput = { uri: 'file:///m/a.mp4', path: '/m/a.mp4', decodeCheck: true };
@@ -303,6 +305,46 @@ describe('CAS analysis machine', () => {
   it('cancelled while trialling ends in cancelled with the CANCELLED output and aborts the trials', async () => {
     const { steps } = await cancelDuring(provided, job, 'trialling', 'trials');
     expect(steps.calls).toEqual(['plan', 'cut', 'index', 'trials']);
+  });
+});
+
+describe('streaming machine', () => {
+  const job = { sourceUri: 'file:///m/src.mp4', outDir: '/m/out' } as unknown as StreamingJobInput;
+  const source = { width: 640, height: 360, seconds: 1 } as unknown as SourceFacts;
+  const ladder = { ladders: [], rungs: [{ id: 'h264-360p-365k' }], seconds: 1 } as unknown as LadderPlan;
+  const encoded = { rungs: [{ id: 'h264-360p-365k', vesJobId: 'v1' }], seconds: 2 } as unknown as StreamingEncoded;
+  const measured = { rungs: [], seconds: 1 } as unknown as Measured;
+  const tracks = { audio: [], text: [], notes: [], seconds: 1 } as unknown as Tracks;
+  const packaged = { result: {}, seconds: 1 } as unknown as Packaged;
+  const result = { hls: { uri: 'file:///m/out/hls/main.m3u8' } } as unknown as StreamingResult;
+  type WithJob<T> = { job: StreamingJobInput } & T;
+  const provided = (steps: FakeSteps) =>
+    streamingMachine.provide({
+      actors: {
+        inspect: steps.step<StreamingJobInput, SourceFacts>('inspect', () => source),
+        ladder: steps.step<WithJob<{ source: SourceFacts }>, LadderPlan>('ladder', () => ladder),
+        encode: steps.step<WithJob<{ ladder: LadderPlan }>, StreamingEncoded>('encode', () => encoded),
+        measure: steps.step<WithJob<{ encoded: StreamingEncoded }>, Measured>('measure', () => measured),
+        tracks: steps.step<WithJob<{ source: SourceFacts }>, Tracks>('tracks', () => tracks),
+        package: steps.step<WithJob<{ encoded: StreamingEncoded; tracks: Tracks }>, Packaged>('package', () => packaged),
+        report: steps.step<ReportInput, StreamingResult>('report', () => result),
+      },
+    });
+
+  it('restored from a snapshot persisted while encoding, re-runs the encode step (its child jobs are found by key) and what follows, never the inspection or ladder', async () => {
+    const first = new FakeSteps(['encode']);
+    const persisted = await persistAt(provided(first), job, 'encoding');
+    expect(first.calls).toEqual(['inspect', 'ladder', 'encode']);
+
+    const { steps: second, snap } = await finishFrom(provided, job, persisted);
+    expect(second.calls).toEqual(['encode', 'measure', 'tracks', 'package', 'report']);
+    expect(second.inputs.get('report')).toEqual({ job, source, ladder, encoded, measured, tracks, packaged });
+    expect(snap.output).toEqual({ ok: true, result });
+  });
+
+  it('cancelled while encoding ends in cancelled with the CANCELLED output and aborts the encode step', async () => {
+    const { steps } = await cancelDuring(provided, job, 'encoding', 'encode');
+    expect(steps.calls).toEqual(['inspect', 'ladder', 'encode']);
   });
 });
 

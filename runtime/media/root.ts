@@ -147,13 +147,14 @@ export async function resolveOutput(uri: string, mediaRoot: string): Promise<str
 }
 
 /**
- * Resolves an output directory URI (a trailing `/` is optional) and creates it: its nearest existing
+ * Resolves an output directory URI (a trailing `/` is optional; the root itself is one) and creates it: its nearest existing
  * ancestor must (after symlinks) lie under the root or be the root, and an existing target must be a
  * directory. Resolves with the real path. Throws MEDIA_URI_FORBIDDEN.
  */
 export async function resolveOutputDir(uri: string, mediaRoot: string): Promise<string> {
   const root = await fs.realpath(mediaRoot);
   const lexical = uriToPath(uri);
+  if (lexical === root || lexical === path.resolve(mediaRoot)) return root;
   if (!isUnder(lexical, root) && !isUnder(lexical, path.resolve(mediaRoot))) throw forbidden(uri, `it lies outside the media root ${mediaRoot}`);
   if (SEQUENCE_PATTERN.test(lexical)) throw forbidden(uri, 'an output directory cannot be an image-sequence pattern');
   // The lexical path may sit under the root's unresolved spelling: rebase it on the real root.
