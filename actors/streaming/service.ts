@@ -44,7 +44,6 @@ export const streamingService: ServiceDefinition<StreamingRequest, StreamingJobI
       sourceUri: req.source.uri,
       sourcePath: source.path,
       outDir,
-      outUri: `file://${outDir}`,
       codecs: req.codecs ?? ['h264'],
       ladder: {
         mode: req.ladder?.mode ?? 'per-title',

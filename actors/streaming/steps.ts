@@ -10,6 +10,7 @@ import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
 import { ChildJobs, type StepDeps } from '../../runtime/jobs/mod.js';
 import type { ProgressEvent } from '../../schemas/api.js';
 import type { LadderRequest, LadderResult } from '../../schemas/lgs.js';
+import { PACKAGING_DEFAULTS } from '../../schemas/streaming.js';
 import type { EncodeRequest, EncodeResult } from '../../schemas/ves.js';
 import type { InspectResult } from '../../schemas/vis.js';
 import type { MeasureRequest, MeasureResult } from '../../schemas/vqs.js';
@@ -60,8 +61,6 @@ export function sourceFacts(job: Pick<StreamingJobInput, 'overrideIssues'>, r: I
   return {
     width: even(v.resolution.width * sar),
     height: even(v.resolution.height),
-    codedWidth: v.resolution.width,
-    codedHeight: v.resolution.height,
     frameRate: rate,
     frames,
     durationSeconds: duration,
@@ -204,7 +203,7 @@ export async function packaging(job: StreamingJobInput, encoded: Encoded, tracks
       audio: tracks.audio.map(({ report: _r, ...a }) => a),
       text: tracks.text.map(({ report: _r, ...t }) => t),
     },
-    { outDir: job.outDir, segmentSeconds: job.segmentSeconds, gopSeconds: 2, signal },
+    { outDir: job.outDir, segmentSeconds: job.segmentSeconds, gopSeconds: PACKAGING_DEFAULTS.gopSeconds, signal },
   );
   deps.progress('packaging', 1);
   return { result, seconds: since(t0) };

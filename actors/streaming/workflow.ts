@@ -28,7 +28,6 @@ export interface StreamingJobInput {
   sourcePath: string;
   /** The package directory (created at admission). */
   outDir: string;
-  outUri: string;
   codecs: Codec[];
   ladder: { mode: 'per-title' | 'fixed'; constraints?: LadderConstraints; allowWithoutVmaf: boolean };
   overrideIssues: IssueCode[];
@@ -43,11 +42,9 @@ export interface StreamingJobInput {
 
 /** What the job needs of VIS's inspection. */
 export interface SourceFacts {
-  /** Display size (sample aspect ratio applied), the coded size, frame rate and length. */
+  /** Display size (sample aspect ratio applied), frame rate and length. */
   width: number;
   height: number;
-  codedWidth: number;
-  codedHeight: number;
   frameRate: Rational;
   frames: number;
   durationSeconds: number;
