@@ -6,6 +6,7 @@
  * (runtime/jobs children: idempotent submission, so a resumed step finds the
  * same jobs and their results, and records a cancelled analysis cancels).
  */
+import { setMaxListeners } from 'node:events';
 import { ChildJobs, type StepDeps } from '../../runtime/jobs/mod.js';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
 import type { EncodeRequest, EncodeResult } from '../../schemas/ves.js';
@@ -60,6 +61,8 @@ export async function runTrials(job: CasJobInput, plan: Plan, sample: SampleCut,
   const children = new ChildJobs(deps.runtime, deps.jobId);
   const points = job.grid.points;
   const stop = new AbortController();
+  // Every trial waits on it (its encode, then its measurement): one listener each, removed when it ends.
+  setMaxListeners(points.length + 10, stop.signal);
   const onAbort = () => stop.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   let done = 0;

@@ -4,6 +4,7 @@
  * submission, recorded so a cancelled job cancels them); audio, text and
  * packaging run here, in the workflow process, on files under the media root.
  */
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
@@ -140,6 +141,8 @@ export async function encode(job: StreamingJobInput, plan: LadderPlan, deps: Ste
     validate: true,
   });
   const jobs = await Promise.all(plan.rungs.map((r) => children.submit('ves', 'encode', `rung-${r.id}`, request(r), `rung ${r.id}`)));
+  // One wait per rung on the step's signal, each removing its listener when it ends.
+  setMaxListeners(plan.rungs.length + 10, signal);
   const rungs = await Promise.all(
     plan.rungs.map(async (r, i): Promise<EncodedRung> => {
       const res = (await children.result('ves', jobs[i]!, `rung ${r.id} encode`, signal, (p) => progress.update(r.id, p))) as EncodeResult;
@@ -167,6 +170,7 @@ export async function measure(job: StreamingJobInput, encoded: Encoded, deps: St
   if (!job.measure) return { rungs: [], seconds: 0 };
   const children = new ChildJobs(deps.runtime, deps.jobId);
   const progress = partsProgress(deps, 'measuring', encoded.rungs.map((r) => r.id));
+  setMaxListeners(encoded.rungs.length + 10, signal);
   const rungs = await Promise.all(
     encoded.rungs.map(async (r): Promise<MeasuredRung> => {
       const body: MeasureRequest = {
