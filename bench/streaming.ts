@@ -8,6 +8,7 @@
  * Prints a table and writes JSON.
  *
  *   npm run bench:streaming -- [--seconds 60] [--height 1080] [--fixed] [--encoders 2] [--rounds 1]
+ *   npm run bench:streaming -- --report bench/.cache/streaming-out-1/report.json   (the baseline alone, for a finished job)
  *
  * Each round runs vpipe on a fresh nats-server (nothing cached: frame index,
  * complexity analysis), then the baseline for that round's ladder; ratios
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     fixed: { type: 'boolean', default: false },
     encoders: { type: 'string', default: String(Math.max(1, Math.floor(os.availableParallelism() / 2))) },
     rounds: { type: 'string', default: '1' },
+    report: { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
   const cache = path.join(REPO_ROOT, 'bench/.cache');
   fs.mkdirSync(cache, { recursive: true });
   const source = await makeSource(cache);
+  if (values.report) return baselineOnly(source, cache, JSON.parse(fs.readFileSync(values.report, 'utf8')) as StreamingReport);
   const rounds: { round: number; vpipe: VpipeRun; baseline: Awaited<ReturnType<typeof baseline>> }[] = [];
   for (let round = 1; round <= Number(values.rounds); round++) {
     process.stderr.write(`round ${round}: vpipe streaming job (${values.fixed ? 'fixed' : 'per-title'} ladder, ${values.encoders} encoder actors)\n`);
@@ -150,6 +153,20 @@ async function main(): Promise<void> {
     rounds: rounds.map((r) => ({ round: r.round, vpipe: { wallSeconds: r.vpipe.wallSeconds, cpuSeconds: r.vpipe.cpuSeconds, natsCpuSeconds: r.vpipe.natsCpuSeconds, timings: r.vpipe.report.timings, rungs: r.vpipe.report.rungs }, baseline: r.baseline, ratio: r.vpipe.wallSeconds / r.baseline.wallSeconds })),
   });
   process.stdout.write(`\nwritten ${file}\n`);
+}
+
+/**
+ * The baseline for a job that already ran (its report), in its own invocation: not paired, so the
+ * ratio is only as good as the machine was quiet; printed and written like a round.
+ */
+async function baselineOnly(source: string, cache: string, report: StreamingReport): Promise<void> {
+  const b = await baseline(source, cache, report);
+  const t = report.timings;
+  const rows: (string | number)[][] = Object.entries(t).map(([stage, s]) => [`vpipe: ${stage} (from the report)`, s, (s / b.wallSeconds).toFixed(3)]);
+  rows.push([`ffmpeg: ${b.rungs.length} rungs, sequential`, b.wallSeconds, '1.000']);
+  process.stdout.write(`\nstreaming job (report ${report.jobId}) vs plain ffmpeg, baseline in a separate invocation\n\n${table(['run', 'wall s', 'wall × ffmpeg ladder'], rows)}\n\n`);
+  process.stdout.write(`${table(['rung', 'size', 'kb/s', 'VMAF', 'VES encode s', 'plain ffmpeg s', 'plain kb/s'], report.rungs.map((r) => { const x = b.rungs.find((y) => y.id === r.id); return [r.id, `${r.width}x${r.height}`, r.kbps, r.vmaf ?? NaN, r.encode.encodeSeconds, x?.wallSeconds ?? NaN, x?.kbps ?? NaN]; }))}\n`);
+  process.stdout.write(`\nwritten ${writeResult('streaming-baseline', { jobId: report.jobId, timings: t, baseline: b })}\n`);
 }
 
 runMain(main);
