@@ -18,7 +18,8 @@ const PEAK_RATIO = 1.5;
 /** Encoder speed of fixed rungs: what CAS measures per-title ladders with, so the two compare like for like. */
 const FIXED_SPEED: Record<Codec, Pick<Recipe, 'preset' | 'speed'>> = { h264: { preset: 'veryfast' }, hevc: { preset: 'veryfast' }, vp9: { speed: 6 }, av1: { speed: 10 } };
 
-const even = (n: number) => Math.max(2, 2 * Math.round(n / 2));
+/** The nearest even size, at least 2 (4:2:0 needs even dimensions). */
+export const even = (n: number) => Math.max(2, 2 * Math.round(n / 2));
 
 export const rungId = (codec: Codec, height: number, kbps: number): string => `${codec}-${height}p-${Math.round(kbps)}k`;
 

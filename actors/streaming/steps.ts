@@ -16,7 +16,7 @@ import type { EncodeRequest, EncodeResult } from '../../schemas/ves.js';
 import type { InspectResult } from '../../schemas/vis.js';
 import type { MeasureRequest, MeasureResult } from '../../schemas/vqs.js';
 import { packageStreams } from './compute/package/index.js';
-import { fixedRungs, perTitleRungs } from './ladder.js';
+import { even, fixedRungs, perTitleRungs } from './ladder.js';
 import type { Encoded, EncodedRung, LadderPlan, Measured, MeasuredRung, Packaged, PlannedRung, SourceFacts, StreamingJobInput, Tracks } from './workflow.js';
 
 /** Where a job keeps what it makes before packaging (audio, text): `<out>/.work`, removed when the job ends. */
@@ -24,8 +24,8 @@ export const workDir = (job: StreamingJobInput): string => path.join(job.outDir,
 /** The encoded rungs (kept: each is a plain MP4 of the rung). */
 export const rungPath = (job: StreamingJobInput, id: string): string => path.join(job.outDir, 'rungs', `${id}.mp4`);
 
-const since = (t0: number) => Math.round((Date.now() - t0) / 10) / 100;
-const even = (n: number) => Math.max(2, 2 * Math.round(n / 2));
+/** Seconds since `t0` (epoch ms), to the hundredth: each step's own time in the report. */
+export const since = (t0: number) => Math.round((Date.now() - t0) / 10) / 100;
 
 /** VIS's inspection; throws SOURCE_REJECTED naming every error issue the request did not override. */
 export async function inspect(job: StreamingJobInput, deps: StepDeps, signal: AbortSignal): Promise<SourceFacts> {

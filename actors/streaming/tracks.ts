@@ -12,7 +12,7 @@ import type { StepDeps } from '../../runtime/jobs/mod.js';
 import { AUDIO_DEFAULTS, TrackName } from '../../schemas/streaming.js';
 import { encodeAudioRendition, languageName, normaliseLanguage, planAudio, uniqueNames } from './compute/audio.js';
 import { extractText, probeTextStreams, sidecarToText } from './compute/text.js';
-import { workDir } from './steps.js';
+import { since, workDir } from './steps.js';
 import type { SourceFacts, StreamingJobInput, Tracks } from './workflow.js';
 
 /** What a text track of the source or a sidecar brings before it is named. */
@@ -96,5 +96,5 @@ export async function tracks(job: StreamingJobInput, source: SourceFacts, deps: 
     return { id, path: t.vtt.path, language: t.language, name, default: t.default, forced: t.forced, report: { id, language: t.language, name, default: t.default, forced: t.forced, from: t.from, cues: t.vtt.cues } };
   });
   deps.progress('tracks', 1);
-  return { audio, text, notes, seconds: Math.round((Date.now() - t0) / 10) / 100 };
+  return { audio, text, notes, seconds: since(t0) };
 }
