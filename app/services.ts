@@ -7,5 +7,6 @@ import { vqsService } from '../actors/vqs/service.js';
 import { casService } from '../actors/cas/service.js';
 import { lgsService } from '../actors/lgs/service.js';
 import { streamingService } from '../actors/streaming/service.js';
+import { studioService } from '../actors/studio/service.js';
 
-export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService, vqsService, casService, lgsService, streamingService];
+export const ALL_SERVICES: ServiceDefinition[] = [visService, vesService, vvsService, vqsService, casService, lgsService, streamingService, studioService];

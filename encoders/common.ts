@@ -135,6 +135,12 @@ export function headArgs(spec: ChunkEncodeSpec, pixelFormat: PixelFormat, head: 
   return args;
 }
 
+/** The recipe's rate control; throws BAD_REQUEST when a delivery codec's recipe has none (the schema requires it). */
+export function rateControlOf(recipe: Recipe): RateControl {
+  if (!recipe.rateControl) bad(`${recipe.codec} needs rateControl (crf or bitrate)`);
+  return recipe.rateControl;
+}
+
 /** `${n}k` for a kbps value; throws BAD_REQUEST outside the schema's range. */
 export function kbps(name: string, n: unknown): string {
   return `${num(name, n, { min: 1, max: 2_000_000, integer: true })}k`;

@@ -4,16 +4,18 @@
 import { runTool, type ToolRunner } from '../runtime/media/mod.js';
 import { CODECS, type Codec } from '../schemas/ves.js';
 import { av1 } from './av1/index.js';
+import { dnxhd } from './dnxhd/index.js';
 import { pick } from './common.js';
 import { h264 } from './h264/index.js';
 import { hevc } from './hevc/index.js';
+import { prores } from './prores/index.js';
 import type { EncoderModule, ProbeResult } from './types.js';
 import { vp9 } from './vp9/index.js';
 
 export type { ChunkEncodeSpec, EncoderModule, ProbeResult } from './types.js';
 export { SHAPES, shapeFor, type NamedShape, type ShapeName } from './shapes.js';
 
-export const ENCODERS: Readonly<Record<Codec, EncoderModule>> = { h264, hevc, vp9, av1 };
+export const ENCODERS: Readonly<Record<Codec, EncoderModule>> = { h264, hevc, vp9, av1, prores, dnxhd };
 
 /** The module for `codec`; throws BAD_REQUEST for a codec outside the Recipe enum. */
 export function encoderFor(codec: Codec): EncoderModule {

@@ -12,6 +12,8 @@ export interface TrialSpec {
   logLevel: 'error' | 'info' | 'verbose';
   /** Encoder options and muxer for the trial (output goes to stdout). */
   outputArgs: string[];
+  /** Trial picture size (default 64x64; DNxHR needs at least 256x120). */
+  size?: string;
   /** Finds the library version in stdout + stderr (stream headers or log lines); undefined when absent. */
   version: (text: string) => string | undefined;
 }
@@ -63,7 +65,7 @@ async function probeOnce(encoder: string, trial: TrialSpec, run: ToolRunner): Pr
   try {
     const r = await run(
       'ffmpeg',
-      ['-hide_banner', '-nostdin', '-loglevel', trial.logLevel, '-f', 'lavfi', '-i', 'color=c=gray:size=64x64:rate=25', '-frames:v', '1', '-c:v', encoder, ...trial.outputArgs, '-'],
+      ['-hide_banner', '-nostdin', '-loglevel', trial.logLevel, '-f', 'lavfi', '-i', `color=c=gray:size=${trial.size ?? '64x64'}:rate=25`, '-frames:v', '1', '-c:v', encoder, ...trial.outputArgs, '-'],
       { timeoutMs: 30_000, maxStdoutBytes: 4 * 1024 * 1024 },
     );
     if (r.code !== 0) {

@@ -30,6 +30,9 @@ export const ROUTING: Readonly<Record<Codec, readonly [ShapeName, ShapeName, Sha
   vp9: ['medium', 'large', 'xlarge', '2xlarge'],
   hevc: ['medium', 'large', 'xlarge', '2xlarge'],
   av1: ['medium', 'large', 'xlarge', '2xlarge'],
+  // Intra coders are cheap per pixel (no motion search) and thread by slices.
+  prores: ['small', 'small', 'medium', 'large'],
+  dnxhd: ['small', 'small', 'medium', 'large'],
 };
 
 /** The container shape for encoding `codec` at width × height; throws BAD_REQUEST for an unknown codec or a size that is not positive integers. */

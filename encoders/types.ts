@@ -4,7 +4,7 @@
  * translation for the video stream of one chunk.
  */
 import type { ToolRunner } from '../runtime/media/mod.js';
-import type { Codec, PixelFormat, Recipe } from '../schemas/ves.js';
+import type { Codec, Container, PixelFormat, Recipe } from '../schemas/ves.js';
 
 export interface ChunkEncodeSpec {
   /** Validated against the Recipe schema. */
@@ -25,6 +25,10 @@ export interface ChunkEncodeSpec {
    * them as a player would). sourceWidth/sourceHeight are the turned size.
    */
   rotation?: 0 | 90 | 180 | 270;
+  /** The label of the source's first frame for a timecode burn-in, as planning resolved it (request, source, or zero). */
+  timecodeStart?: string;
+  /** The visible watermark's PNG, resolved under the media root at admission. */
+  watermarkImagePath?: string;
 }
 
 export interface ProbeResult {
@@ -60,6 +64,13 @@ export interface EncoderModule {
    * the encoder's rate control up on frames before their start only where this is not null.
    */
   forcedKeyframeArgs: readonly string[] | null;
+  /**
+   * The muxer chunk files are written with (default mp4): QuickTime for codecs the MP4 muxer has no
+   * sample entry for (ProRes, DNxHR). The assembler concatenates either by stream copy.
+   */
+  chunkMuxer?: 'mp4' | 'mov';
+  /** The output containers this codec can be delivered in (default every container). */
+  containers?: readonly Container[];
   /** Pixel format when the recipe names neither a pixel format nor a profile that implies one. */
   defaultPixelFormat: PixelFormat;
   /** The pixel format the encode will produce: the recipe's, else the lowest one its profile needs to be signalled, else the default. Throws BAD_REQUEST when profile and pixel format cannot go together. */

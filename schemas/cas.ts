@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { MediaRef, Priority } from './common.js';
-import { Codec, CRF_MAX, SPEED_MAX, X26X_PRESETS } from './ves.js';
+import { CRF_MAX, DeliveryCodec as Codec, SPEED_MAX, X26X_PRESETS } from './ves.js';
 
 /** Bumped when the way an analysis is made changes (sampling, mezzanine, trial recipe): older stored analyses are not reused. */
 export const CAS_ANALYSIS_VERSION = 1;

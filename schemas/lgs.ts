@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { MediaRef, Priority } from './common.js';
-import { Codec, Recipe } from './ves.js';
+import { DeliveryCodec as Codec, Recipe } from './ves.js';
 
 /** The metric a ladder is built on: VMAF, or PSNR (luma, dB) when CAS had no VMAF and the request allowed it. */
 export const LADDER_METRICS = ['vmaf', 'psnr'] as const;

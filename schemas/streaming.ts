@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { MediaRef, Priority } from './common.js';
 import { LadderConstraints, LadderResult } from './lgs.js';
-import { Codec, Recipe } from './ves.js';
+import { DeliveryCodec as Codec, Recipe } from './ves.js';
 import { IssueCode } from './vis.js';
 
 /** EBU R128: −23 LUFS integrated, −1 dBTP true peak; 11 LU loudness range target for the two-pass loudnorm. */

@@ -44,6 +44,11 @@ export const Expectations = z.strictObject({
       psnrFloorDb: z.number().min(0).max(100).optional(),
       chunkStarts: z.array(z.number().int().min(0)).max(100_000).optional(),
       checkTimes: z.boolean().optional(),
+      /** Rectangles (output pixels) left out of the PSNR: what the encode drew on purpose (burn-ins, visible watermarks). */
+      maskRegions: z
+        .array(z.strictObject({ x: z.number().int().min(0).max(16384), y: z.number().int().min(0).max(16384), width: z.number().int().min(1).max(16384), height: z.number().int().min(1).max(16384) }))
+        .max(16)
+        .optional(),
     })
     .optional(),
 });

@@ -28,6 +28,8 @@ const FAST: Record<Codec, Record<string, unknown>> = {
   hevc: { preset: 'ultrafast' },
   vp9: { speed: 8 },
   av1: { speed: 12 },
+  prores: {},
+  dnxhd: {},
 };
 const crf = (codec: Codec): Case => ({
   name: `${codec} 8-bit crf`,
@@ -51,9 +53,16 @@ const CASES: Case[] = [
   tenBit('vp9', '2', 'Profile 2'),
   crf('av1'),
   tenBit('av1', 'main', 'Main'),
+  // Intra-only: no rate control, the profile decides the data rate and the pixel format.
+  { name: 'prores proxy', recipe: { codec: 'prores', profile: 'proxy' }, pixFmt: 'yuv422p10le', profile: 'Proxy' },
+  // FFmpeg's ProRes decoder gives 4444 at 12 bits, whatever the encoder was fed.
+  { name: 'prores 4444, scaled', recipe: { codec: 'prores', profile: '4444' }, size: { width: 128, height: 96 }, pixFmt: 'yuv444p12le', profile: '4444' },
+  // DNxHR refuses pictures under 256x120.
+  { name: 'dnxhd dnxhr_lb, scaled', recipe: { codec: 'dnxhd', profile: 'dnxhr_lb' }, size: { width: 256, height: 192 }, pixFmt: 'yuv422p', profile: 'DNXHR LB' },
+  { name: 'dnxhd dnxhr_hqx, scaled', recipe: { codec: 'dnxhd', profile: 'dnxhr_hqx' }, size: { width: 256, height: 192 }, pixFmt: 'yuv422p10le', profile: 'DNXHR HQX' },
 ];
 
-const CODEC_NAMES: Record<Codec, string> = { h264: 'h264', hevc: 'hevc', vp9: 'vp9', av1: 'av1' };
+const CODEC_NAMES: Record<Codec, string> = { h264: 'h264', hevc: 'hevc', vp9: 'vp9', av1: 'av1', prores: 'prores', dnxhd: 'dnxhd' };
 
 let dir: string;
 let probes: Record<Codec, ProbeResult>;
@@ -68,7 +77,7 @@ afterAll(async () => {
 describe('probe', () => {
   it.each(CODECS)('%s is available with a library version', (codec) => {
     expect(probes[codec], probes[codec].reason).toMatchObject({ available: true });
-    expect(probes[codec].version).toMatch({ h264: /^x264 core \d+/, hevc: /^x265 \d/, vp9: /^libvpx v\d/, av1: /^SVT-AV1 v\d/ }[codec]);
+    expect(probes[codec].version).toMatch({ h264: /^x264 core \d+/, hevc: /^x265 \d/, vp9: /^libvpx v\d/, av1: /^SVT-AV1 v\d/, prores: /^ffmpeg \d/, dnxhd: /^ffmpeg \d/ }[codec]);
     expect(probes[codec].version).toMatch(/ffmpeg \d/);
   });
 });
@@ -116,5 +125,7 @@ describe('real encodes', () => {
     expect(keys[0]).toBe(0);
     const gops = [...keys.slice(1), info.packets.length].map((k, i) => k - keys[i]!);
     expect(Math.max(...gops), `keyframes at ${keys.join(',')}`).toBeLessThanOrEqual(GOP.lengthFrames);
+    // Intra-only codecs: every frame is a keyframe (any frame can start a chunk).
+    if (recipe.codec === 'prores' || recipe.codec === 'dnxhd') expect(keys).toHaveLength(info.packets.length);
   });
 });

@@ -94,7 +94,7 @@ describe('VES encoding machine', () => {
         dispatch: steps.step<{ job: VesJobInput; plan: Plan }, void>('dispatch', () => undefined),
         awaitChunks: steps.step<{ job: VesJobInput; plan: Plan }, Encoded>('awaitChunks', () => encoded),
         assemble: steps.step<{ job: VesJobInput; plan: Plan; encoded: Encoded | null }, { bytes: number }>('assemble', () => ({ bytes: 1000 })),
-        validate: steps.step<{ job: VesJobInput; plan: Plan }, ValidateResult>('validate', () => validation),
+        validate: steps.step<{ job: VesJobInput; plan: Plan; encoded: Encoded | null }, ValidateResult>('validate', () => validation),
       },
     });
 

@@ -11,7 +11,7 @@ import { assign, fromPromise, setup } from 'xstate';
 import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError, stepsFor } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { AnalyzeResult, Sample } from '../../schemas/cas.js';
-import type { Codec } from '../../schemas/ves.js';
+import type { DeliveryCodec as Codec } from '../../schemas/ves.js';
 import type { CutSegment } from './compute/cut.js';
 import type { GridPoint, ResolvedGrid } from './compute/grid.js';
 import type { Sampling } from './compute/sampling.js';

@@ -10,7 +10,7 @@ import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
 import { type StepDeps, VpipeClient } from '../../runtime/jobs/mod.js';
 import { type AnalyzeRequest, AnalyzeResult, ComplexityPoint } from '../../schemas/cas.js';
 import type { LadderMetric } from '../../schemas/lgs.js';
-import type { Codec } from '../../schemas/ves.js';
+import type { DeliveryCodec as Codec } from '../../schemas/ves.js';
 import type { EncoderSettings, QualityPoint } from './compute/index.js';
 
 /** A grid of trial encodes takes a while; the job runner keeps the LGS work item alive meanwhile. */

@@ -9,7 +9,7 @@ import { fromPromise, setup } from 'xstate';
 import { type CancelEvent, cancelledState, type JobOutput, notProvided, onCancel, outputOf, recordError, stepsFor } from '../../runtime/jobs/mod.js';
 import type { ErrorBody } from '../../schemas/api.js';
 import type { LadderConstraints, LadderResult } from '../../schemas/lgs.js';
-import type { Codec } from '../../schemas/ves.js';
+import type { DeliveryCodec as Codec } from '../../schemas/ves.js';
 import type { Analysis } from './analysis.js';
 
 /** The request after admission (its source checked under the media root), defaults applied. */

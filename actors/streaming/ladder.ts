@@ -8,7 +8,7 @@
  */
 import { APPLE_LADDER, type LadderConstraints, type LadderResult } from '../../schemas/lgs.js';
 import { PACKAGING_DEFAULTS } from '../../schemas/streaming.js';
-import type { Codec, Recipe } from '../../schemas/ves.js';
+import type { DeliveryCodec as Codec, Recipe } from '../../schemas/ves.js';
 import type { PlannedRung } from './workflow.js';
 
 const GOP = { lengthSeconds: PACKAGING_DEFAULTS.gopSeconds, closed: true, sceneCutKeyframes: false } as const;

@@ -18,7 +18,7 @@ import type { ErrorBody } from '../../schemas/api.js';
 import type { Priority, Rational } from '../../schemas/common.js';
 import type { LadderConstraints, LadderResult } from '../../schemas/lgs.js';
 import type { AudioReport, StreamingResult, TextReport } from '../../schemas/streaming.js';
-import type { Codec, Recipe } from '../../schemas/ves.js';
+import type { DeliveryCodec as Codec, Recipe } from '../../schemas/ves.js';
 import type { IssueCode } from '../../schemas/vis.js';
 import type { AudioInput, PackageResult, TextInput } from './compute/types.js';
 

@@ -16,6 +16,8 @@ export const ChunkSpec = z.object({
   sourceHeight: z.number().int(),
   threads: z.number().int().min(1),
   rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]).optional(),
+  timecodeStart: z.string().max(16).optional(),
+  watermarkImagePath: z.string().max(4096).optional(),
 });
 
 export const ChunkWorkItem = z.object({

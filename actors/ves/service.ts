@@ -13,13 +13,14 @@ import { ChunkWorkItem, chunkKey, encodeFunction, type ChunkResult } from './mes
 import { decodeInternal, encodePayload } from '../../runtime/nats/mod.js';
 import { assembleOutput, awaitChunks, cleanUp, cleanUpEnded, dispatch, plan, validateOutput } from './steps.js';
 import { encodingMachine, type VesJobInput } from './workflow.js';
+import { resolveDrawing } from './admit-drawing.js';
 
 export const VES_VERSION = '1.0.0';
 
 function containerFor(outputPath: string, asked: Container | undefined): Container {
   if (asked) return asked;
   const ext = path.extname(outputPath).toLowerCase();
-  return ext === '.mp4' || ext === '.m4v' || ext === '.mov' ? 'mp4' : ext === '.mkv' || ext === '.webm' ? 'mkv' : 'raw';
+  return ext === '.mp4' || ext === '.m4v' ? 'mp4' : ext === '.mov' ? 'mov' : ext === '.mkv' || ext === '.webm' ? 'mkv' : 'raw';
 }
 
 export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
@@ -33,8 +34,13 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
     const outputPath = await resolveOutput(req.output.uri, mediaRoot);
     if (outputPath === source.path) throw new VpipeError(ErrorCodes.SchemaInvalid, 'the output would overwrite the source', { details: [{ path: 'output.uri', message: 'same file as source.uri' }] });
     const container = containerFor(outputPath, req.output.container);
-    const probe = await encoderFor(req.recipe.codec).probe();
+    const encoder = encoderFor(req.recipe.codec);
+    if (encoder.containers && !encoder.containers.includes(container)) {
+      throw new VpipeError(ErrorCodes.SchemaInvalid, `${req.recipe.codec} is delivered in ${encoder.containers.join(' or ')}, not ${container}`, { details: [{ path: 'output.uri', message: `container ${container}` }] });
+    }
+    const probe = await encoder.probe();
     if (!probe.available) throw new VpipeError(ErrorCodes.ToolMissing, `${req.recipe.codec} cannot be encoded here: ${probe.reason ?? 'encoder missing from this ffmpeg build'}`);
+    const drawing = await resolveDrawing(req.recipe, source.path, mediaRoot);
     return {
       input: {
         sourcePath: source.path,
@@ -45,6 +51,8 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
         recipe: req.recipe,
         priority: req.priority ?? 'normal',
         validate: req.validate ?? true,
+        ...(req.output.keepChunks ? { keepChunks: true } : {}),
+        ...drawing,
       },
       priority: req.priority ?? 'normal',
     };
@@ -86,11 +94,11 @@ export const vesService: ServiceDefinition<EncodeRequest, VesJobInput> = {
         awaitChunks: fromPromise(({ input, signal }) => awaitChunks(input.job, input.plan, deps, signal)),
         assemble: fromPromise(async ({ input, signal }) => {
           const out = await assembleOutput(input.job, input.plan, input.encoded, signal);
-          if (!input.job.validate) await cleanUp(input.plan, deps);
+          if (!input.job.validate) await cleanUp(input.plan, deps, { job: input.job, encoded: input.encoded });
           return out;
         }),
         validate: fromPromise(async ({ input, signal }) => {
-          await cleanUp(input.plan, deps);
+          await cleanUp(input.plan, deps, { job: input.job, encoded: input.encoded });
           return validateOutput(input.job, input.plan, deps, signal);
         }),
       },

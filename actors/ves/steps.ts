@@ -15,15 +15,16 @@ import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
 import { decodeInternal, encodePayload, getFrameIndex, isStreamFull, KV_CHUNKS, kvPutSubject, kvStream, type RuntimeContext, withJsRetry, workSubject } from '../../runtime/nats/mod.js';
 import type { Expectations, ValidateResult } from '../../schemas/vvs.js';
 import { endTicks, ticksToSeconds, type FrameIndex } from '../../schemas/frame-index.js';
-import type { Chunking } from '../../schemas/ves.js';
+import type { ChunkManifest, Chunking } from '../../schemas/ves.js';
 import { detectSceneCuts, probeSource } from './compute/source-frames.js';
 import { chunkSourceCheck, planOnIndex, relativeSeconds, WARM_UP_FRAMES, withRaps, type IndexPlan } from './compute/index-plan.js';
 import { planChunks } from './compute/splitter.js';
 import { sourceIndex } from './source-index.js';
 import { assemble } from './compute/assemble.js';
+import { drawnRegions } from './compute/overlays.js';
 import { readChunkResult } from './chunk-worker.js';
 import { ChunkResult, chunkKey, encodeFunction, type ChunkWorkItem } from './messages.js';
-import type { Encoded, Plan, VesJobInput } from './workflow.js';
+import { CHUNK_MANIFEST, type Encoded, type Plan, type VesJobInput } from './workflow.js';
 
 /** Where a job's chunks are written: next to its output, so the assembler's inputs and output share a file system. */
 export function workDirFor(outputPath: string, jobId: string): string {
@@ -122,7 +123,18 @@ export async function dispatch(job: VesJobInput, p: Plan, deps: StepDeps, signal
       sourcePath: job.sourcePath,
       chunk,
       total: p.chunks.length,
-      spec: { recipe: job.recipe, frameRate: p.source.frameRate, width: p.output.width, height: p.output.height, sourceWidth: p.source.width, sourceHeight: p.source.height, threads: p.threads, rotation: p.source.rotation ?? 0 },
+      spec: {
+        recipe: job.recipe,
+        frameRate: p.source.frameRate,
+        width: p.output.width,
+        height: p.output.height,
+        sourceWidth: p.source.width,
+        sourceHeight: p.source.height,
+        threads: p.threads,
+        rotation: p.source.rotation ?? 0,
+        ...(job.timecodeStart ? { timecodeStart: job.timecodeStart } : {}),
+        ...(job.watermarkImagePath ? { watermarkImagePath: job.watermarkImagePath } : {}),
+      },
       shape: p.shape,
       outPath: chunkPath(p.workDir, chunk.index),
     };
@@ -225,7 +237,8 @@ export async function assembleOutput(job: VesJobInput, p: Plan, encoded: Encoded
     container: job.container,
     raw: encoderFor(job.recipe.codec).rawFormat,
     mp4Tag: encoderFor(job.recipe.codec).mp4Tag,
-    audioFrom: job.recipe.audio?.mode === 'copy' && p.source.hasAudio ? job.sourcePath : undefined,
+    audioFrom: job.recipe.audio && job.recipe.audio.mode !== 'none' && p.source.hasAudio ? job.sourcePath : undefined,
+    audio: job.recipe.audio,
     audioOffsetSeconds: p.index ? ticksToSeconds(p.index, p.index.firstTicks) : 0,
     workDir: p.workDir,
     mediaSeconds: p.source.durationSeconds,
@@ -264,13 +277,16 @@ export function expectationsFor(job: VesJobInput, p: Plan): Expectations {
   if (job.container !== 'raw') e.durationSeconds = p.source.durationSeconds;
   // The pictures and their times, against the source through its frame index.
   if (p.index) e.content = { source: { uri: job.sourceUri }, contentHash: p.index.contentHash, chunkStarts: p.chunks.map((c) => c.startFrame).slice(0, 100_000), psnrFloorDb: CONTENT_PSNR_FLOOR_DB, checkTimes: job.container !== 'raw' };
+  // What the recipe draws (burn-ins, a visible watermark) is left out of the comparison with the source.
+  const drawn = drawnRegions(r, p.output.width, p.output.height, job.watermarkImageSize);
+  if (e.content && drawn.length) e.content.maskRegions = drawn;
   if (r.profile) {
     e.profile = r.profile;
     // A recipe's profile is a ceiling: x264 signals a lower one when the preset uses fewer tools (ultrafast → Constrained Baseline).
     e.profileMatch = 'decodable';
   }
   if (r.level) e.level = r.level;
-  if (r.rateControl.mode === 'bitrate' && job.container !== 'raw') e.averageBitrateKbps = { target: r.rateControl.targetKbps, tolerancePercent: 35, allowUndershoot: true };
+  if (r.rateControl?.mode === 'bitrate' && job.container !== 'raw') e.averageBitrateKbps = { target: r.rateControl.targetKbps, tolerancePercent: 35, allowUndershoot: true };
   return e;
 }
 
@@ -292,8 +308,38 @@ async function purgeChunkRecords(ctx: RuntimeContext, jobId: string): Promise<vo
   await withJsRetry(() => ctx.jsm.streams.purge(kvStream(KV_CHUNKS), { filter: `${kvPutSubject(KV_CHUNKS, jobId)}.>` }));
 }
 
-/** Removes the chunk files and records once the output is safely written. Never throws. */
-export async function cleanUp(p: Plan, deps: StepDeps): Promise<void> {
+/**
+ * Moves the chunk files to `<output>.chunks/` with their manifest (output.keepChunks); idempotent: a
+ * re-run after the move finds the set in place. Throws TOOL_FAILED when neither is there.
+ */
+export async function keepChunkSet(job: VesJobInput, p: Plan, encoded: Encoded | null, jobId: string): Promise<void> {
+  const dest = `${job.outputPath}.chunks`;
+  const manifestPath = path.join(dest, CHUNK_MANIFEST);
+  const hasWork = await fs.stat(p.workDir).then(() => true, () => false);
+  if (!hasWork) {
+    if (await fs.stat(manifestPath).then(() => true, () => false)) return;
+    throw new VpipeError(ErrorCodes.ToolFailed, `the chunk files of ${job.outputUri} are gone`);
+  }
+  const starts = new Map((encoded?.results ?? []).map((r) => [r.index, r.startSeconds]));
+  const spans = p.index ? exactSpans(p.index) : null;
+  const manifest: ChunkManifest = {
+    jobId,
+    codec: job.recipe.codec,
+    container: job.container,
+    frames: p.source.frames,
+    durationSeconds: p.source.durationSeconds,
+    chunks: p.chunks.map((c, i) => ({ index: c.index, file: path.basename(chunkPath(p.workDir, c.index)), startFrame: c.startFrame, endFrame: c.endFrame, durationSeconds: c.durationSeconds, durationMicros: spans?.[i], startSeconds: starts.get(c.index) })),
+    audioOffsetSeconds: p.index ? ticksToSeconds(p.index, p.index.firstTicks) : 0,
+  };
+  // Only the chunk files and the manifest travel (work files such as the concat list stay behind).
+  await fs.writeFile(path.join(p.workDir, CHUNK_MANIFEST), JSON.stringify(manifest, null, 1));
+  await fs.rm(dest, { recursive: true, force: true });
+  await fs.rename(p.workDir, dest);
+}
+
+/** Removes the chunk files (or keeps them, for output.keepChunks) and records once the output is safely written. Never throws except when kept chunks cannot be kept. */
+export async function cleanUp(p: Plan, deps: StepDeps, keep?: { job: VesJobInput; encoded: Encoded | null }): Promise<void> {
+  if (keep?.job.keepChunks) await keepChunkSet(keep.job, p, keep.encoded, deps.jobId);
   await fs.rm(p.workDir, { recursive: true, force: true }).catch(() => undefined);
   await purgeChunkRecords(deps.runtime, deps.jobId).catch(() => undefined);
 }

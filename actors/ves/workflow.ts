@@ -12,6 +12,10 @@ import type { ChunkPlan, Container, EncodeResult, Recipe } from '../../schemas/v
 import type { ValidateResult } from '../../schemas/vvs.js';
 import type { ChunkResult } from './messages.js';
 
+/** Where a keepChunks job leaves its chunk files: next to the output. */
+export const chunkSetUri = (outputUri: string): string => `${outputUri}.chunks`;
+export const CHUNK_MANIFEST = 'chunks.json';
+
 export interface VesJobInput {
   sourcePath: string;
   sourceUri: string;
@@ -21,6 +25,13 @@ export interface VesJobInput {
   recipe: Recipe;
   priority: 'high' | 'normal' | 'low';
   validate: boolean;
+  /** Keep the chunk files in `<output>.chunks/` with a manifest (EncodeRequest output.keepChunks). */
+  keepChunks?: boolean;
+  /** Resolved at admission (admit-drawing.ts): the timecode of the source's first frame, and where it came from. */
+  timecodeStart?: string;
+  timecodeFrom?: string;
+  watermarkImagePath?: string;
+  watermarkImageSize?: { width: number; height: number };
 }
 
 export interface Plan {
@@ -67,7 +78,7 @@ const actors = {
   dispatch: fromPromise<void, { job: VesJobInput; plan: Plan }>(notProvided('dispatch')),
   awaitChunks: fromPromise<Encoded, { job: VesJobInput; plan: Plan }>(notProvided('awaitChunks')),
   assemble: fromPromise<{ bytes: number }, { job: VesJobInput; plan: Plan; encoded: Encoded | null }>(notProvided('assemble')),
-  validate: fromPromise<ValidateResult, { job: VesJobInput; plan: Plan }>(notProvided('validate')),
+  validate: fromPromise<ValidateResult, { job: VesJobInput; plan: Plan; encoded: Encoded | null }>(notProvided('validate')),
 };
 const step = stepsFor<VesContext, typeof actors>();
 
@@ -103,7 +114,7 @@ export const encodingMachine = setup({
     validating: {
       invoke: {
         src: 'validate',
-        input: ({ context }) => ({ job: context.job, plan: context.plan! }),
+        input: ({ context }) => ({ job: context.job, plan: context.plan!, encoded: context.encoded }),
         onDone: [
           { guard: ({ event }) => event.output.ok, target: 'succeeded', actions: assign({ validation: ({ event }) => event.output }) },
           {
@@ -152,6 +163,8 @@ export function encodeResult(c: VesContext): EncodeResult {
     encoder: plan.encoder,
   };
   if (c.validation) result.validation = c.validation;
+  if (c.job.keepChunks) result.chunkSet = { uri: chunkSetUri(c.job.outputUri), chunks: plan.chunks.length, manifest: CHUNK_MANIFEST };
+  if (c.job.timecodeStart) result.burnIn = { timecodeStart: c.job.timecodeStart, timecodeFrom: c.job.timecodeFrom ?? 'request' };
   if (plan.index) {
     result.source = {
       contentHash: plan.index.contentHash,

@@ -42,7 +42,7 @@ export const vvsService: ServiceDefinition<ValidateRequest, VvsJobInput> = {
           const index = await getFrameIndex(deps.runtime.topology, want.contentHash);
           if (!index) throw new VpipeError(ErrorCodes.BadRequest, 'no frame index for expectations.content.contentHash: inspect the source with VIS first', { details: [{ path: 'expectations.content.contentHash', message: 'unknown content' }] });
           const content = await measureContent(
-            { path: input.path, sourcePath: input.contentSourcePath, index, width: m.width, height: m.height, checkTimes: want.checkTimes !== false, chunkStarts: want.chunkStarts ?? [], signal },
+            { path: input.path, sourcePath: input.contentSourcePath, index, width: m.width, height: m.height, checkTimes: want.checkTimes !== false, chunkStarts: want.chunkStarts ?? [], maskRegions: want.maskRegions ?? [], signal },
             want.psnrFloorDb ?? 20,
           );
           deps.progress('measuring', 1);

@@ -16,7 +16,7 @@
  * - Width and height must be at least 64.
  */
 import type { PixelFormat, Recipe } from '../../schemas/ves.js';
-import { bad, type EncoderHead, gopFrames, headArgs, kbps, num, resolvePixelFormat } from '../common.js';
+import { bad, type EncoderHead, gopFrames, headArgs, kbps, num, resolvePixelFormat, rateControlOf } from '../common.js';
 import { prober, versionFrom } from '../probe.js';
 import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
 
@@ -50,7 +50,7 @@ function pixelFormatFor(recipe: Recipe): PixelFormat {
 function videoArgs(spec: ChunkEncodeSpec): string[] {
   const r = spec.recipe;
   const args = headArgs(spec, pixelFormatFor(r), HEAD);
-  const rc = r.rateControl;
+  const rc = rateControlOf(r);
   if (rc.mode === 'crf') {
     const crf = Math.round(rc.value);
     if (crf < 1) bad('SVT-AV1 under ffmpeg 5.1 reads CRF 0 as unset (it would encode at 35); use 1–63');

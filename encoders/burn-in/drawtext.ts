@@ -25,18 +25,8 @@ import path from 'node:path';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
 import { formatTimecode, frameToTimecode, parseTimecode, timecodeRate, type FrameRate } from './timecode.js';
 
-export const ANCHORS = [
-  'top-left',
-  'top-center',
-  'top-right',
-  'middle-left',
-  'center',
-  'middle-right',
-  'bottom-left',
-  'bottom-center',
-  'bottom-right',
-] as const;
-export type Anchor = (typeof ANCHORS)[number];
+export { ANCHORS, type Anchor } from '../../schemas/ves.js';
+import { ANCHORS, type Anchor } from '../../schemas/ves.js';
 
 /** Debian's fonts-dejavu-core; monospaced so timecode digits keep their places. */
 export const DEFAULT_FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
@@ -61,6 +51,8 @@ export interface BurnIn {
   fontSize: { px: number } | { fractionOfHeight: number };
   /** Opacity of the black box behind each row, 0 (none) to 1. */
   boxOpacity: number;
+  /** Opacity of the text itself, 0–1 (default 1; a text watermark is translucent). */
+  textOpacity?: number;
   /** Absolute path of a TrueType/OpenType font; default DejaVu Sans Mono. Server configuration, not request input. */
   fontFile?: string;
 }
@@ -195,6 +187,8 @@ export async function drawtextFilters(burnIn: BurnIn, chunk: BurnInChunk, workDi
   const opacity = burnIn.boxOpacity;
   if (!(typeof opacity === 'number' && opacity >= 0 && opacity <= 1)) throw badRequest(`${fieldPath}.boxOpacity`, `must be from 0 to 1, not ${opacity}`);
   const layout = burnInLayout(fontSizePx(burnIn.fontSize, chunk.frameHeight, `${fieldPath}.fontSize`));
+  const textOpacity = burnIn.textOpacity;
+  if (textOpacity !== undefined && !(typeof textOpacity === 'number' && textOpacity >= 0 && textOpacity <= 1)) throw badRequest(`${fieldPath}.opacity`, `must be from 0 to 1, not ${textOpacity}`);
 
   const lines = burnIn.lines ?? [];
   if (!Array.isArray(lines) || lines.length > MAX_LINES) throw badRequest(`${fieldPath}.lines`, `at most ${MAX_LINES} lines`);
@@ -224,7 +218,7 @@ export async function drawtextFilters(burnIn: BurnIn, chunk: BurnInChunk, workDi
   const common: [string, string | number][] = [
     ['fontfile', fontFile],
     ['fontsize', layout.fontSizePx],
-    ['fontcolor', 'white'],
+    ['fontcolor', textOpacity === undefined ? 'white' : `white@${textOpacity.toFixed(3)}`],
     ...(opacity > 0 ? ([['box', 1], ['boxcolor', `black@${opacity.toFixed(3)}`], ['boxborderw', layout.padPx]] as [string, string | number][]) : []),
   ];
   const hasText = rows.some((r) => r.kind === 'text' && r.text !== '');

@@ -6,7 +6,7 @@
  * library: yuv420p10le + high10 gives a High 10 stream.
  */
 import { LEVELS, X26X_PRESETS, type PixelFormat, type Recipe } from '../../schemas/ves.js';
-import { bitrateArgs, crfCapArgs, type EncoderHead, gopFrames, headArgs, names, num, pick, resolvePixelFormat } from '../common.js';
+import { bitrateArgs, crfCapArgs, type EncoderHead, gopFrames, headArgs, names, num, pick, resolvePixelFormat, rateControlOf } from '../common.js';
 import { prober, versionFrom } from '../probe.js';
 import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
 
@@ -32,7 +32,7 @@ function pixelFormatFor(recipe: Recipe): PixelFormat {
 function videoArgs(spec: ChunkEncodeSpec): string[] {
   const r = spec.recipe;
   const args = headArgs(spec, pixelFormatFor(r), HEAD);
-  const rc = r.rateControl;
+  const rc = rateControlOf(r);
   args.push(...(rc.mode === 'crf' ? ['-crf', num('crf', rc.value, { max: 51 }), ...crfCapArgs(rc)] : bitrateArgs(rc, false)));
   // -g caps the IDR distance; scene cuts can only add keyframes, never stretch a GOP.
   args.push('-g', String(gopFrames(spec)));

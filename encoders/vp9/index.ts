@@ -7,7 +7,7 @@
  * unknown level, so levels are checked here.
  */
 import type { PixelFormat, Recipe } from '../../schemas/ves.js';
-import { bitrateArgs, type EncoderHead, gopFrames, headArgs, kbps, names, num, resolvePixelFormat } from '../common.js';
+import { bitrateArgs, type EncoderHead, gopFrames, headArgs, kbps, names, num, resolvePixelFormat, rateControlOf } from '../common.js';
 import { prober, versionFrom } from '../probe.js';
 import type { ChunkEncodeSpec, EncoderModule } from '../types.js';
 
@@ -41,7 +41,7 @@ function pixelFormatFor(recipe: Recipe): PixelFormat {
 function videoArgs(spec: ChunkEncodeSpec): string[] {
   const r = spec.recipe;
   const args = headArgs(spec, pixelFormatFor(r), HEAD);
-  const rc = r.rateControl;
+  const rc = rateControlOf(r);
   // -b:v 0 makes -crf constant quality; a capped CRF is libvpx's constrained quality (-b:v = the cap).
   const crfArgs = (c: Extract<typeof rc, { mode: 'crf' }>) => ['-crf', num('crf', Math.round(c.value), { max: 63, integer: true }), '-b:v', c.maxrateKbps === undefined ? '0' : kbps('maxrateKbps', c.maxrateKbps)];
   args.push(...(rc.mode === 'crf' ? crfArgs(rc) : bitrateArgs(rc, true)));

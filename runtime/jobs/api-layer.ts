@@ -14,6 +14,7 @@ import { JobStore, publicStatus, type JobRecord } from './store.js';
 import { contentHeaders, decodePayload, detectEncoding, encodePayload, type Encoding, IDEMPOTENCY_HEADER, isStreamFull, type RuntimeContext, Subjects, validate, withJsRetry, workSubject } from '../nats/mod.js';
 import { publishResult } from './results.js';
 import type { ServiceDefinition } from './service-definition.js';
+import type { z } from 'zod';
 
 export const cancelControlSubject = (svc: string): string => Subjects.control(svc, 'cancel');
 
@@ -97,51 +98,54 @@ export async function startApi(ctx: RuntimeContext, def: ServiceDefinition): Pro
     metadata: { 'vpipe.events': Subjects.eventsOf(def.id), 'vpipe.encodings': 'msgpack,json' },
   });
 
-  srv.addEndpoint(def.endpoint.name, {
-    subject: def.endpoint.subject,
-    metadata: { description: `submit a ${def.id} job; replies {jobId, state:"accepted"}` },
-    handler: endpoint(srv, def.id, def.endpoint, counts, async (msg, enc) => {
-      const req = decodeRequest(def.request, msg, enc);
-      const { input, priority } = await def.admit(req, { mediaRoot: ctx.mediaRoot });
-      const now = new Date().toISOString();
-      const record: JobRecord = {
-        jobId: jobIdFor(def.id, msg.headers?.get(IDEMPOTENCY_HEADER)),
-        service: def.id,
-        state: 'accepted',
-        priority,
-        input,
-        submittedAt: now,
-        updatedAt: now,
-        attempts: 0,
-        encoding: enc,
-      };
-      try {
-        await store.create(record);
-      } catch (e) {
-        // A retried submission (same Idempotency-Key): answer with the job it already made.
-        const existing = await store.get(record.jobId);
-        if (!existing) throw e;
-        log.info({ jobId: record.jobId }, 'duplicate submission answered with the existing job');
-        return reply(msg, { jobId: record.jobId, state: 'accepted' }, enc);
-      }
-      try {
-        await withJsRetry(
-          () => ctx.pub.publish(workSubject(def.id, priority), encodePayload({ jobId: record.jobId }, 'msgpack'), { msgID: `${def.id}.${record.jobId}` }),
-          // Long enough to ride out a cluster leader election after losing a server.
-          15_000,
-        );
-      } catch (e) {
-        await store.delete(record.jobId).catch(() => undefined);
-        if (isStreamFull(e)) {
-          throw new VpipeError(ErrorCodes.Unavailable, `the work queue is full (at most ${ctx.topology.options.maxQueuedWork} items queued or running, VPIPE_MAX_QUEUED_WORK); nothing was stored, try again later`, { retryable: true, cause: e });
+  const jobEndpoints = [{ ...def.endpoint, request: def.request as z.ZodType, description: `submit a ${def.id} job; replies {jobId, state:"accepted"}` }, ...(def.moreEndpoints ?? [])];
+  for (const ep of jobEndpoints) {
+    srv.addEndpoint(ep.name, {
+      subject: ep.subject,
+      metadata: { description: ep.description },
+      handler: endpoint(srv, def.id, ep, counts, async (msg, enc) => {
+        const req = decodeRequest(ep.request, msg, enc);
+        const { input, priority } = await def.admit(req, { mediaRoot: ctx.mediaRoot, endpoint: ep.name });
+        const now = new Date().toISOString();
+        const record: JobRecord = {
+          jobId: jobIdFor(def.id, msg.headers?.get(IDEMPOTENCY_HEADER)),
+          service: def.id,
+          state: 'accepted',
+          priority,
+          input,
+          submittedAt: now,
+          updatedAt: now,
+          attempts: 0,
+          encoding: enc,
+        };
+        try {
+          await store.create(record);
+        } catch (e) {
+          // A retried submission (same Idempotency-Key): answer with the job it already made.
+          const existing = await store.get(record.jobId);
+          if (!existing) throw e;
+          log.info({ jobId: record.jobId }, 'duplicate submission answered with the existing job');
+          return reply(msg, { jobId: record.jobId, state: 'accepted' }, enc);
         }
-        throw new VpipeError(ErrorCodes.Unavailable, 'the job could not be queued; try again', { retryable: true, cause: e });
-      }
-      metrics.jobsAccepted.inc({ service: def.id });
-      log.info({ jobId: record.jobId, priority }, 'job accepted');
-      reply(msg, { jobId: record.jobId, state: 'accepted' }, enc);
-    }),
-  });
+        try {
+          await withJsRetry(
+            () => ctx.pub.publish(workSubject(def.id, priority), encodePayload({ jobId: record.jobId }, 'msgpack'), { msgID: `${def.id}.${record.jobId}` }),
+            // Long enough to ride out a cluster leader election after losing a server.
+            15_000,
+          );
+        } catch (e) {
+          await store.delete(record.jobId).catch(() => undefined);
+          if (isStreamFull(e)) {
+            throw new VpipeError(ErrorCodes.Unavailable, `the work queue is full (at most ${ctx.topology.options.maxQueuedWork} items queued or running, VPIPE_MAX_QUEUED_WORK); nothing was stored, try again later`, { retryable: true, cause: e });
+          }
+          throw new VpipeError(ErrorCodes.Unavailable, 'the job could not be queued; try again', { retryable: true, cause: e });
+        }
+        metrics.jobsAccepted.inc({ service: def.id });
+        log.info({ jobId: record.jobId, priority }, 'job accepted');
+        reply(msg, { jobId: record.jobId, state: 'accepted' }, enc);
+      }),
+    });
+  }
 
   const statusEp = { name: 'status', subject: Subjects.endpoint(def.id, 'status') };
   const cancelEp = { name: 'cancel', subject: Subjects.endpoint(def.id, 'cancel') };

@@ -26,6 +26,16 @@ export type JobOutput = { ok: true; result: unknown } | { ok: false; error: Erro
 
 export interface AdmitContext {
   mediaRoot: string;
+  /** The job endpoint the request came to (the service's own, or one of `moreEndpoints`). */
+  endpoint: string;
+}
+
+/** A further job endpoint of a service (`vpipe.<id>.<name>`): its own request schema; admit tells them apart by `AdmitContext.endpoint`. */
+export interface ExtraEndpoint {
+  name: string;
+  subject: string;
+  request: z.ZodType;
+  description: string;
 }
 
 export interface ServiceDefinition<Req = unknown, Input = unknown> {
@@ -37,6 +47,8 @@ export interface ServiceDefinition<Req = unknown, Input = unknown> {
   description: string;
   endpoint: { name: string; subject: string };
   request: z.ZodType<Req>;
+  /** More job endpoints of the same service (one job store, one job queue, one machine that branches on its input). */
+  moreEndpoints?: readonly ExtraEndpoint[];
   /** Refuses (throws VpipeError) or turns a valid request into the job's input. Runs before anything is stored. */
   admit(req: Req, ctx: AdmitContext): Promise<{ input: Input; priority: Priority }>;
   /** The job machine with its side effects provided. Its input is the job input; it ends with a JobOutput. */

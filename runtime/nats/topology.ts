@@ -31,6 +31,8 @@ export const OBJ_FRAME_INDEX = 'vpipe_frame_index';
 export const KV_SOURCES = 'vpipe_sources';
 /** CAS analyses (rate–quality points), one per content + codec + encoder version + settings; see actors/cas/store.ts. */
 export const KV_COMPLEXITY = 'vpipe_complexity';
+/** The studio's forensic watermark registry (secret, titles and their recipients); see actors/studio/registry.ts. */
+export const KV_WATERMARKS = 'vpipe_watermarks';
 
 const SECOND_NS = 1_000_000_000;
 
@@ -108,6 +110,7 @@ export interface Topology {
   frameIndex: ObjectStore;
   /** CAS analyses by content, codec, encoder version and settings. */
   complexity: KV;
+  watermarks: KV;
   options: TopologyOptions;
 }
 
@@ -163,8 +166,9 @@ export async function ensureTopology(
   // Indexes and hashes are facts about content: kept until removed (no TTL).
   const sources = await ensureKv(kvm, jsm, KV_SOURCES, replicas, 0);
   const complexity = await ensureKv(kvm, jsm, KV_COMPLEXITY, replicas, 0);
+  const watermarks = await ensureKv(kvm, jsm, KV_WATERMARKS, replicas, 0);
   const frameIndex = await withJsRetry(() => new Objm(nc).create(OBJ_FRAME_INDEX, { replicas, storage: StorageType.File }), 30_000);
-  return { jobs, chunks, sources, frameIndex, complexity, options };
+  return { jobs, chunks, sources, frameIndex, complexity, watermarks, options };
 }
 
 /**

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
 import { CAS_ANALYSIS_VERSION, type Grid, TRIAL_GOP_SECONDS } from '../../../schemas/cas.js';
-import type { Codec, X26X_PRESETS } from '../../../schemas/ves.js';
+import type { DeliveryCodec as Codec, X26X_PRESETS } from '../../../schemas/ves.js';
 import { even } from './source.js';
 
 /** Ladder heights a default grid takes from, up to the source's own (which is always added). */

@@ -5,7 +5,7 @@
  */
 import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
 import { LADDER_DEFAULTS, type LadderConstraints, type LadderMetric, type LadderResult, PSNR_LADDER, type QualityValue } from '../../../schemas/lgs.js';
-import type { Codec } from '../../../schemas/ves.js';
+import type { DeliveryCodec as Codec } from '../../../schemas/ves.js';
 import { buildCurves, type QualityPoint, type RateQualityCurve } from './curve.js';
 import { upperHull } from './hull.js';
 import { CRF_GRID, type EncoderSettings, rungRecipe, vbvFor } from './recipe.js';

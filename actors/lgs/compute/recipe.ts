@@ -5,7 +5,7 @@
  * rung), closed GOPs, and chunks of whole GOPs (VES then plans the same
  * chunk boundaries for every rung, all on the 2 s grid).
  */
-import { CRF_MAX, type Codec, type Recipe } from '../../../schemas/ves.js';
+import { CRF_MAX, type DeliveryCodec as Codec, type Recipe } from '../../../schemas/ves.js';
 
 export const GOP_SECONDS = 2;
 /** Two GOPs a chunk: VES splits on whole output GOPs when the target is at least one. */

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes, VpipeError } from '../../../runtime/core/mod.js';
 import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
-import type { Container } from '../../../schemas/ves.js';
+import type { AudioRecipe, Container } from '../../../schemas/ves.js';
 import { clearVideoDisplayMatrix } from './mp4-matrix.js';
 
 export interface AssembleInput {
@@ -20,8 +20,10 @@ export interface AssembleInput {
   raw: { format: string; bitstreamFilter?: string };
   /** The video sample-entry tag for container 'mp4' (encoders' mp4Tag: hvc1 for HEVC). */
   mp4Tag?: string;
-  /** Copy the audio of this source (recipe audio.mode 'copy'). */
+  /** Take the audio of this source (recipe audio.mode 'copy', 'aac' or 'pcm'). */
   audioFrom?: string;
+  /** How (default: copy every audio stream). */
+  audio?: AudioRecipe;
   /** The source's first video frame time: the output's video starts at 0, so the audio moves back by this much to stay in sync. */
   audioOffsetSeconds?: number;
   /** Seconds of media, for the time limit. */
@@ -55,8 +57,20 @@ function microsText(us: number): string {
 
 const MUXER: Record<Exclude<Container, 'raw'>, string[]> = {
   mp4: ['-movflags', '+faststart', '-f', 'mp4'],
+  mov: ['-movflags', '+faststart', '-f', 'mov'],
   mkv: ['-f', 'matroska'],
 };
+
+/**
+ * The audio output arguments: every stream copied, or the first one as AAC-LC / PCM at 48 kHz
+ * (stereo by default; ffmpeg's default downmix for more channels).
+ */
+export function audioArgs(audio: AudioRecipe | undefined): string[] {
+  if (!audio || audio.mode === 'copy' || audio.mode === 'none') return ['-map', '1:a?', '-c:a', 'copy'];
+  const layout = ['-ac', String(audio.channels ?? 2), '-ar', '48000'];
+  if (audio.mode === 'aac') return ['-map', '1:a:0?', '-c:a', 'aac', '-b:a', `${audio.bitrateKbps ?? 192}k`, ...layout];
+  return ['-map', '1:a:0?', '-c:a', audio.bitDepth === 16 ? 'pcm_s16le' : 'pcm_s24le', ...layout];
+}
 
 /** Assembles; throws TOOL_FAILED (retryable: the chunks are still there) when ffmpeg fails. */
 export async function assemble(input: AssembleInput, run: ToolRunner = runTool): Promise<{ bytes: number }> {
@@ -69,7 +83,7 @@ export async function assemble(input: AssembleInput, run: ToolRunner = runTool):
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1',
     '-f', 'concat', '-safe', '0', ...inputArgs(list),
     ...audio,
-    '-map', '0:v:0', ...(audio.length ? ['-map', '1:a?', '-c:a', 'copy'] : []),
+    '-map', '0:v:0', ...(audio.length ? audioArgs(input.audio) : []),
     '-c:v', 'copy',
     ...(input.container === 'mp4' && input.mp4Tag ? ['-tag:v', input.mp4Tag] : []),
     ...(input.container === 'raw' ? [...(input.raw.bitstreamFilter ? ['-bsf:v', input.raw.bitstreamFilter] : []), '-f', input.raw.format] : MUXER[input.container]),

@@ -7,11 +7,13 @@
  * content.
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { ChunkEncodeSpec, EncoderModule } from '../../../encoders/types.js';
 import { ErrorCodes, ToolError, VpipeError } from '../../../runtime/core/mod.js';
 import { assertToolRan, inputArgs, runTool, type ToolRunner } from '../../../runtime/media/mod.js';
 import type { ChunkPlan } from '../../../schemas/ves.js';
 import type { ChunkWorkItem } from '../messages.js';
+import { chunkOverlays, removeDirs, type ChunkOverlays } from './overlays.js';
 
 export interface ChunkEncodeInput {
   sourcePath: string;
@@ -68,7 +70,7 @@ export function setptsExpr(overrides: [number, number][]): string {
  * (times relative to the chunk's first frame, in the source's own time base, into MP4, which keeps
  * every packet's DTS), the other lists each taken picture's CRC for the self-check.
  */
-export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPath: string, crcPath: string): string[] {
+export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPath: string, crcPath: string, overlays?: ChunkOverlays): string[] {
   const c = input.chunk;
   const frames = c.endFrame - c.startFrame;
   const skip = c.skipFrames ?? 0;
@@ -81,9 +83,12 @@ export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPa
   // skips the warm-up frames: it lists exactly the chunk's frames.
   const crcBranch = warm > 0 ? `[h]trim=start_frame=${warm}[hc]` : null;
   const turn = TURN[input.spec.rotation ?? 0];
+  // Overlays (watermarks, burn-ins) draw on the scaled pictures, from label [s] on.
+  const drawn = overlays && overlays.statements.length > 0 ? overlays : null;
   const graph =
     `[${stream}]trim=start_frame=${skip}:end_frame=${skip + warm + frames},setpts=${setptsExpr(src?.ptsOverrides ?? [])},split=2[h][e];` +
-    `${crcBranch ? `${crcBranch};` : ''}[e]${turn ? `${turn},` : ''}${chain ?? 'scale'}[v]`;
+    `${crcBranch ? `${crcBranch};` : ''}[e]${turn ? `${turn},` : ''}${chain ?? 'scale'}[${drawn ? OVERLAY_IN : 'v'}]` +
+    (drawn ? `;${drawn.statements.join(';')}` : '');
   const timescale = src ? ['-video_track_timescale', String(src.timeBase.den)] : [];
   // The chunk's first frame is a forced clean keyframe after the warm-up; the cut keeps it and what follows.
   const forceKey = warm > 0 ? ['-force_key_frames', `expr:eq(n,${warm})`, ...(encoder.forcedKeyframeArgs ?? [])] : [];
@@ -91,10 +96,27 @@ export function chunkArgs(encoder: EncoderModule, input: ChunkEncodeInput, tmpPa
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-progress', 'pipe:1', '-noautorotate',
     ...(c.seekSeconds > 0 ? ['-ss', c.seekSeconds.toFixed(6), '-noaccurate_seek'] : []),
     ...inputArgs(input.sourcePath),
+    ...(drawn?.inputArgs ?? []),
     '-filter_complex', graph,
-    '-map', '[v]', ...rest, ...forceKey, '-fps_mode', 'passthrough', '-enc_time_base', '-1', ...timescale, '-f', 'mp4', tmpPath,
+    '-map', `[${drawn ? drawn.out : 'v'}]`, ...rest, ...forceKey, '-fps_mode', 'passthrough', '-enc_time_base', '-1', ...timescale, '-f', encoder.chunkMuxer ?? 'mp4', tmpPath,
     '-map', crcBranch ? '[hc]' : '[h]', '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'framecrc', '-y', `file:${crcPath}`,
   ];
+}
+
+/** The label overlays start from (see overlays.ts). */
+export const OVERLAY_IN = 's';
+
+/** The chunk's overlays, their files written under the chunk's work directory. */
+export function overlaysFor(encoder: EncoderModule, input: ChunkEncodeInput): Promise<ChunkOverlays> {
+  return chunkOverlays({
+    spec: input.spec,
+    segment: input.chunk.index,
+    // drawtext counts from the encode's first frame, which is the first warm-up frame.
+    firstFrame: input.chunk.startFrame - warmUpOf(encoder, input.chunk),
+    workDir: path.dirname(input.outPath),
+    firstInput: 1,
+    inLabel: OVERLAY_IN,
+  });
 }
 
 /** The filters ffmpeg's autorotate inserts for each clockwise turn (chunks decode with -noautorotate and turn here). */
@@ -168,8 +190,9 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
   let speed: number | null = null;
   const started = Date.now();
   const decodedSeconds = input.chunk.durationSeconds * (1 + ((input.chunk.skipFrames ?? 0) + warm) / Math.max(1, expected));
+  const overlays = await overlaysFor(encoder, input);
   try {
-    const r = await run('ffmpeg', chunkArgs(encoder, input, warm > 0 ? warmPath : tmp, crc), {
+    const r = await run('ffmpeg', chunkArgs(encoder, input, warm > 0 ? warmPath : tmp, crc, overlays), {
       signal: input.signal,
       keepStdout: false,
       limit: { mediaSeconds: decodedSeconds, kind: 'encode' },
@@ -221,5 +244,6 @@ export async function encodeChunk(encoder: EncoderModule, input: ChunkEncodeInpu
     return { frames: expected, bytes: size, encodeSeconds: (Date.now() - started) / 1000, startSeconds };
   } finally {
     await Promise.all([tmp, warmPath, crc].map((f) => fs.rm(f, { force: true })));
+    await removeDirs(overlays.dirs);
   }
 }

@@ -22,9 +22,12 @@ interface ProbeJson {
     pix_fmt?: string;
     r_frame_rate?: string;
     avg_frame_rate?: string;
+    codec_tag_string?: string;
     disposition?: { attached_pic?: number };
     side_data_list?: { side_data_type?: string; rotation?: number }[];
+    tags?: { timecode?: string };
   }[];
+  format?: { tags?: { timecode?: string } };
 }
 
 /** What the plan needs from the container besides the frame index: codec, nominal rate, audio. */
@@ -38,6 +41,28 @@ export interface SourceHead {
   hasAudio: boolean;
   /** Clockwise turn a player (and ffmpeg's autorotate) applies for the display matrix: 0, 90, 180 or 270. */
   rotation: 0 | 90 | 180 | 270;
+  /** The container's start timecode (a QuickTime tmcd track first, then the video stream's and the file's timecode tags), or null. */
+  timecode: { value: string; from: 'tmcd' | 'stream tag' | 'format tag' } | null;
+}
+
+const TIMECODE = /^\d{2}:\d{2}:\d{2}[:;.,]\d{2}$/;
+
+function containerTimecode(j: ProbeJson, video: NonNullable<ProbeJson['streams']>[number]): SourceHead['timecode'] {
+  const tmcd = j.streams?.find((s) => s.codec_type === 'data' && s.codec_tag_string === 'tmcd' && TIMECODE.test(s.tags?.timecode ?? ''));
+  if (tmcd) return { value: tmcd.tags!.timecode!, from: 'tmcd' };
+  if (TIMECODE.test(video.tags?.timecode ?? '')) return { value: video.tags!.timecode!, from: 'stream tag' };
+  if (TIMECODE.test(j.format?.tags?.timecode ?? '')) return { value: j.format!.tags!.timecode!, from: 'format tag' };
+  return null;
+}
+
+/** The SMPTE ST 12-1 timecode the first video frame carries as side data (H.264/HEVC pic_timing SEI, DV), or null. */
+export async function firstFrameTimecode(path: string, signal?: AbortSignal, run: ToolRunner = runTool): Promise<string | null> {
+  const r = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_entries', 'frame=side_data_list', '-of', 'json', ...inputArgs(path)], { signal, limit: { mediaSeconds: null, kind: 'probe' } });
+  if (r.code !== 0) return null;
+  const j = JSON.parse(r.stdout || '{}') as { frames?: { side_data_list?: { side_data_type?: string; timecodes?: { value?: string }[] }[] }[] };
+  const side = j.frames?.[0]?.side_data_list?.find((d) => d.side_data_type === 'SMPTE 12-1 timecode');
+  const value = side?.timecodes?.[0]?.value;
+  return value && TIMECODE.test(value) ? value : null;
 }
 
 /** ffprobe's display-matrix rotation (counter-clockwise degrees) as the clockwise quarter turn ffmpeg's autorotate applies. */
@@ -64,6 +89,7 @@ export async function probeSource(path: string, signal?: AbortSignal, run: ToolR
     frameRate: rational(video.r_frame_rate) ?? rational(video.avg_frame_rate) ?? { num: 25, den: 1 },
     hasAudio: (j.streams ?? []).some((s) => s.codec_type === 'audio'),
     rotation: clockwiseTurn(video.side_data_list?.find((d) => d.side_data_type === 'Display Matrix')?.rotation),
+    timecode: containerTimecode(j, video),
   };
 }
 

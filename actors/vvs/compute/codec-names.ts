@@ -28,6 +28,8 @@ export const FFPROBE_PROFILES: Record<Codec, Record<string, readonly string[]>> 
   },
   vp9: { '0': ['Profile 0'], '1': ['Profile 1'], '2': ['Profile 2'], '3': ['Profile 3'] },
   av1: { main: ['Main'], high: ['High'], professional: ['Professional'] },
+  prores: { proxy: ['Proxy'], lt: ['LT'], standard: ['Standard'], hq: ['HQ'], '4444': ['4444'], '4444xq': ['XQ'] },
+  dnxhd: { dnxhr_lb: ['DNXHR LB'], dnxhr_sq: ['DNXHR SQ'], dnxhr_hq: ['DNXHR HQ'], dnxhr_hqx: ['DNXHR HQX'], dnxhr_444: ['DNXHR 444'] },
 };
 
 /**
@@ -54,6 +56,9 @@ export const DECODABLE_PROFILES: Record<Codec, Record<string, readonly string[]>
     hevc: { main: ['Main'], main10: hevcMain10, 'main422-10': [...hevcMain10, 'Rext'], 'main444-8': ['Main', 'Rext'], 'main444-10': [...hevcMain10, 'Rext'] },
     vp9: { '0': ['Profile 0'], '1': ['Profile 0', 'Profile 1'], '2': ['Profile 0', 'Profile 2'], '3': ['Profile 0', 'Profile 1', 'Profile 2', 'Profile 3'] },
     av1: { main: ['Main'], high: ['Main', 'High'], professional: ['Main', 'High', 'Professional'] },
+    // Intra profiles are data rates, not decoder tool sets: any ProRes or DNxHR decoder takes them all.
+    prores: FFPROBE_PROFILES.prores!,
+    dnxhd: FFPROBE_PROFILES.dnxhd!,
   };
 })();
 

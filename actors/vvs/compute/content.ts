@@ -15,7 +15,19 @@ export interface ContentInput {
   height: number | null;
   checkTimes: boolean;
   chunkStarts: number[];
+  /** Rectangles blacked out in both pictures before the PSNR (drawn on purpose). */
+  maskRegions?: { x: number; y: number; width: number; height: number }[];
   signal?: AbortSignal;
+}
+
+/** drawbox filters that black the regions out (integers from the schema). */
+export function maskFilters(regions: ContentInput['maskRegions']): string {
+  return (regions ?? []).map((r) => `,drawbox=x=${int(r.x)}:y=${int(r.y)}:w=${int(r.width)}:h=${int(r.height)}:color=black:t=fill`).join('');
+}
+
+function int(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`mask coordinate ${n} is not a non-negative integer`);
+  return n;
 }
 
 export interface BadFrame {
@@ -91,9 +103,10 @@ async function psnrByIndex(input: ContentInput, run: ToolRunner): Promise<number
   const w = input.width ?? input.index.width;
   const h = input.height ?? input.index.height;
   // settb + setpts=N on both branches: the filter pairs frame i with frame i, whatever either file's timestamps say.
+  const mask = maskFilters(input.maskRegions);
   const graph =
-    `[0:v:0]settb=1/25,setpts=N,scale=${w}:${h}:flags=bicubic,format=yuv420p[o];` +
-    `[1:${input.index.streamIndex}]settb=1/25,setpts=N,scale=${w}:${h}:flags=bicubic,format=yuv420p[s];` +
+    `[0:v:0]settb=1/25,setpts=N,scale=${w}:${h}:flags=bicubic,format=yuv420p${mask}[o];` +
+    `[1:${input.index.streamIndex}]settb=1/25,setpts=N,scale=${w}:${h}:flags=bicubic,format=yuv420p${mask}[s];` +
     `[o][s]psnr=stats_file=-:shortest=1:repeatlast=0`;
   const scores: number[] = [];
   const r = await run(
