@@ -83,6 +83,8 @@ export interface VerifyOptions {
   height?: number;
   /** Per-tool wall-clock limit, default 10 minutes. */
   timeoutMs?: number;
+  /** Compare only this rectangle (after scaling): what the output drew on purpose (a burn-in) stays out. */
+  crop?: { x: number; y: number; width: number; height: number };
 }
 
 /** Cap for identical frames (psnr reports inf). */
@@ -235,9 +237,10 @@ async function psnrByIndex(
   w: number,
   h: number,
   timeoutMs: number,
+  crop?: VerifyOptions['crop'],
 ): Promise<number[]> {
   const retime = `settb=1/${FRAME_RATE_FOR_PAIRING},setpts=N`;
-  const scale = `scale=w=${w}:h=${h}:flags=bicubic+accurate_rnd+full_chroma_int,format=yuv420p`;
+  const scale = `scale=w=${w}:h=${h}:flags=bicubic+accurate_rnd+full_chroma_int,format=yuv420p${crop ? `,crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}` : ''}`;
   const graph =
     `[0:v:0]${retime},${scale}[main];` +
     `[1:v:0]${retime},${scale}[ref];` +
@@ -296,7 +299,7 @@ export async function verifyOutput(source: string, output: string, opts: VerifyO
     const w = opts.width ?? src.width;
     const h = opts.height ?? src.height;
     if (!(w > 0 && h > 0)) throw new Error(`verifyOutput: no frame size for ${source}`);
-    psnr = await psnrByIndex(source, output, w, h, timeoutMs);
+    psnr = await psnrByIndex(source, output, w, h, timeoutMs, opts.crop);
     if (psnr.length !== common) {
       throw new Error(
         `verifyOutput: psnr pass compared ${psnr.length} frames but ffprobe decoded ${sourceFrames} (source) / ${outputFrames} (output); ` +
