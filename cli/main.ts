@@ -6,6 +6,7 @@ import { ladder } from './ladder.js';
 import { nodeCmd, up } from './serve.js';
 import { serveCmd } from './web-serve.js';
 import { stream } from './stream.js';
+import { studio, watermark } from './studio.js';
 import { configureProcess } from '../app/node.js';
 import { ConfigError, processConfig, type VpipeConfig } from '../schemas/config.js';
 
@@ -22,12 +23,17 @@ const USAGE = `usage: vpipe <command> [options]
   ladder <file> [opts]    build a bitrate ladder (--codec h264 --rungs 6 …): print it and write an SVG chart
   status <service> <id>   show a job's state and result
   stream <file> [opts]    submit a streaming job (per-title ladder → packaged HLS + DASH) with progress per rung (--out DIR --fixed …)
+  studio recipes          list the studio's predefined recipes (H.264 review proxies, ProRes Proxy/LT, DNxHR LB)
+  studio <file> --recipe NAME [--timecode source|HH:MM:SS:FF] [--counter] [--text LINE] [--recipient NAME] …
+                          submit a studio job (fast proxy with burn-ins and watermarks, high priority) and wait
+  watermark detect <leak> --original <file>
+                          find the recipient of a leaked copy from its forensic watermark
   serve [dir] [--port N]  a local web page with the packages under dir (default the media root): hls.js/dash.js player, ladder chart, quality report
 
 environment: NATS_URL, VPIPE_MEDIA_ROOT, VPIPE_DATA_DIR, VPIPE_METRICS_PORT, LOG_LEVEL, VPIPE_* (see README, Configuration)
 `;
 
-const commands: Record<string, (argv: string[], config: VpipeConfig) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, ladder, stream, status, serve: serveCmd };
+const commands: Record<string, (argv: string[], config: VpipeConfig) => Promise<void>> = { up, node: nodeCmd, demo, inspect, encode, ladder, stream, status, serve: serveCmd, studio, watermark };
 
 const [cmd, ...rest] = process.argv.slice(2);
 const run = cmd ? commands[cmd] : undefined;

@@ -23,12 +23,16 @@ const NTSC_SECONDS = 62;
 let stack: TestStack;
 let ntsc: string;
 let pal: string;
+let logo: string;
 
 beforeAll(async () => {
   stack = await startTestStack('studio-burn-in', { encoderActors: 2, concurrency: 4 }, async (root) => {
     ntsc = path.join(root, 'ntsc-df.mov');
     pal = path.join(root, 'pal.mp4');
+    logo = path.join(root, 'logo.png');
     await Promise.all([
+      // A 64x32 logo: red with a transparent left half.
+      ffmpeg(['-f', 'lavfi', '-i', 'color=c=red:s=64x32,format=rgba,geq=r=255:g=0:b=0:a=if(lt(X\\,32)\\,0\\,255)', '-frames:v', '1', logo]),
       // 29.97 with a drop-frame tmcd track, and stereo audio for the proxy's AAC.
       ffmpeg(['-f', 'lavfi', '-i', motion('320x180', '30000/1001', NTSC_SECONDS), '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${NTSC_SECONDS}`, '-ac', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le', '-timecode', '00:59:59;28', ntsc]),
       ffmpeg(['-f', 'lavfi', '-i', motion('320x180', 25, 3), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', pal]),
@@ -46,6 +50,36 @@ const reference = (startLabel: string, startNumber: number) =>
   `drawtext=${row('h-55')}:timecode='${startLabel.replace(/[:;]/g, '\\$&')}':timecode_rate=30000/1001:tc24hmax=1,drawtext=${row('h-30')}:text='%{frame_num}':start_number=${startNumber}`;
 /** Both rows' boxes on a 180-line frame. */
 const CROP = { x: 8, y: 122, width: 112, height: 44 };
+
+describe('visible watermark', () => {
+  it('puts the PNG at its anchor with its opacity, and nothing elsewhere', async () => {
+    const out = path.join(stack.root, 'logo.mp4');
+    const ev = await submitStudio(stack.client, { source: { uri: pal }, output: { uri: out }, recipe: 'proxy-h264-720p', watermark: { visible: { image: { uri: logo }, position: 'top-right', opacity: 0.5, size: 0.2 } } });
+    const r = resultOf<StudioResult>(ev);
+    expect(r.watermark.visible).toBe(true);
+    // The test's own overlay pass (lossless): 20 % of 320 = 64 px wide, 3 % of 180 = 5 px from the top and right edges, half opaque.
+    const ref = path.join(stack.root, 'logo-ref.mkv');
+    await ffmpeg(['-i', pal, '-i', logo, '-filter_complex', '[1:v]format=rgba,colorchannelmixer=aa=0.5[w];[0:v][w]overlay=x=W-w-5:y=5', '-c:v', 'libx264', '-qp', '0', '-preset', 'ultrafast', ref]);
+    const region = { x: 320 - 64 - 5, y: 5, width: 64, height: 32 };
+    const withLogo = await framePsnr(out, ref, { crop: region });
+    expect(withLogo).toHaveLength(75);
+    expect(Math.min(...withLogo)).toBeGreaterThanOrEqual(35);
+    const plain = await framePsnr(out, pal, { crop: region });
+    expect(Math.max(...plain)).toBeLessThan(25);
+    const elsewhere = await framePsnr(out, pal, { crop: { x: 0, y: 40, width: 320, height: 140 } });
+    expect(Math.min(...elsewhere)).toBeGreaterThanOrEqual(30);
+  });
+
+  it('refuses an image outside the media root or one that is not a PNG', async () => {
+    const refusal = async (image: string) => {
+      const e = await stack.client.request('vpipe.studio.submit', { source: { uri: pal }, output: { uri: path.join(stack.root, 'w.mp4') }, recipe: 'proxy-h264-720p', watermark: { visible: { image: { uri: image } } } }, { encoding: 'json' }).then(() => null, (err: unknown) => err);
+      expect(e).toBeInstanceOf(ServiceRequestError);
+      return (e as ServiceRequestError).body;
+    };
+    expect(await refusal('/etc/passwd')).toMatchObject({ code: 'MEDIA_URI_FORBIDDEN' });
+    expect(await refusal(pal)).toMatchObject({ code: 'BAD_REQUEST', details: [{ path: 'watermark.visible.image.uri' }] });
+  });
+});
 
 describe('timecode burn-in', () => {
   it('every frame of a chunked 29.97 drop-frame proxy shows its own source timecode and number', async () => {
