@@ -153,7 +153,7 @@ export type VisibleWatermark = z.infer<typeof VisibleWatermark>;
  * assembled from chunks of variant 0 or 1 as its payload spells.
  */
 export const ForensicVariant = z.strictObject({
-  seed: z.string().regex(/^[0-9a-f]{32,128}$/, 'hex, 32–128 digits'),
+  seed: z.string().regex(/^(?:[0-9a-f]{2}){16,64}$/, 'hex, 32–128 digits (whole bytes)'),
   variant: z.union([z.literal(0), z.literal(1)]),
   strength: z.number().min(0.25).max(8).optional(),
 });
