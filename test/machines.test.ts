@@ -27,6 +27,8 @@ import type { ValidateResult } from '../schemas/vvs.js';
 import { CANCELLED_OUTPUT, cancelDuring, FakeSteps, finishFrom, persistAt } from './helpers/machine-steps.js';
 import { type Encoded as StreamingEncoded, type LadderPlan, type Measured, type Packaged, type ReportInput, type SourceFacts, type StreamingJobInput, streamingMachine, type Tracks } from '../actors/streaming/workflow.js';
 import type { StreamingResult } from '../schemas/streaming.js';
+import { type DetectInput, type Encoded as StudioEncoded, type Marked, type StudioJobInput, studioMachine, type SubmitInput } from '../actors/studio/workflow.js';
+import type { DetectResult, StudioResult } from '../schemas/studio.js';
 
 describe('VIS inspection machine', () => {
   const job: VisJobInput = { uri: 'file:///m/a.mp4', path: '/m/a.mp4', decodeCheck: true };
@@ -345,6 +347,48 @@ describe('streaming machine', () => {
   it('cancelled while encoding ends in cancelled with the CANCELLED output and aborts the encode step', async () => {
     const { steps } = await cancelDuring(provided, job, 'encoding', 'encode');
     expect(steps.calls).toEqual(['inspect', 'ladder', 'encode']);
+  });
+});
+
+describe('studio machine', () => {
+  const job = { kind: 'submit', sourceUri: 'file:///m/src.mov', recipient: 'ed-42' } as unknown as SubmitInput;
+  const detectJob = { kind: 'detect', leakPath: '/m/leak.mp4', originalPath: '/m/src.mov' } as unknown as DetectInput;
+  const source = { width: 1920, height: 1080, seconds: 1 } as unknown as SourceFacts;
+  const encoded = { results: [], variantPaths: ['/m/v0.mp4', '/m/v1.mp4'], reused: false, seconds: 2 } as unknown as StudioEncoded;
+  const marked: Marked = { recipient: 'ed-42', payload: 0xabcdef, segments: 48, seconds: 1 };
+  const result = { output: { uri: 'file:///m/out.mp4' } } as unknown as StudioResult;
+  const detected = { recipient: 'ed-42', confidence: 1 } as unknown as DetectResult;
+  const provided = (steps: FakeSteps) =>
+    studioMachine.provide({
+      actors: {
+        inspect: steps.step<SubmitInput, SourceFacts>('inspect', () => source),
+        encode: steps.step<{ job: SubmitInput; source: SourceFacts }, StudioEncoded>('encode', () => encoded),
+        mark: steps.step<{ job: SubmitInput; encoded: StudioEncoded }, Marked | null>('mark', () => marked),
+        report: steps.step<{ job: SubmitInput; source: SourceFacts; encoded: StudioEncoded; marked: Marked | null }, StudioResult>('report', () => result),
+        detect: steps.step<DetectInput, DetectResult>('detect', () => detected),
+      },
+    });
+
+  it('restored from a snapshot persisted while marking, re-runs the marking and the report only', async () => {
+    const first = new FakeSteps(['mark']);
+    const persisted = await persistAt(provided(first), job, 'marking');
+    expect(first.calls).toEqual(['inspect', 'encode', 'mark']);
+    const { steps: second, snap } = await finishFrom(provided, job, persisted);
+    expect(second.calls).toEqual(['mark', 'report']);
+    expect(second.inputs.get('report')).toEqual({ job, source, encoded, marked });
+    expect(snap.output).toEqual({ ok: true, result });
+  });
+
+  it('a detect job runs the detector only', async () => {
+    const steps = new FakeSteps();
+    const snap = await waitFor(createActor(provided(steps), { input: detectJob as StudioJobInput }).start(), (s) => s.status === 'done');
+    expect(steps.calls).toEqual(['detect']);
+    expect(snap.output).toEqual({ ok: true, result: detected });
+  });
+
+  it('cancelled while encoding ends in cancelled and aborts the encode step', async () => {
+    const { steps } = await cancelDuring(provided, job, 'encoding', 'encode');
+    expect(steps.calls).toEqual(['inspect', 'encode']);
   });
 });
 
