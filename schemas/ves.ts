@@ -86,7 +86,7 @@ export const Chunking = z.strictObject({
   enabled: z.boolean().optional(),
   targetSeconds: z.number().min(0.2).max(600).optional(),
   minSeconds: z.number().min(0.2).max(600).optional(),
-  maxSeconds: z.number().min(0.5).max(3600).optional(),
+  maxSeconds: z.number().min(0.2).max(3600).optional(),
   /** Move boundaries to nearby scene cuts (scene score from ffmpeg's scene detection). Default false. */
   alignToSceneCuts: z.boolean().optional(),
 });

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { encoderFor } from '../../encoders/index.js';
 import { CODEWORD_BITS, detect as detectMark, variantFor } from '../../encoders/forensic/index.js';
 import { ErrorCodes, VpipeError } from '../../runtime/core/mod.js';
-import { ChildJobs, type StepDeps } from '../../runtime/jobs/mod.js';
+import { CHILD_TIMEOUT_MS, ChildJobs, childError, jobIdFor, type StepDeps, VpipeClient } from '../../runtime/jobs/mod.js';
 import { inputArgs, runTool } from '../../runtime/media/mod.js';
 import { contentHash } from '../../runtime/nats/mod.js';
-import { ChunkManifest, type EncodeRequest, type EncodeResult, type Recipe } from '../../schemas/ves.js';
+import { ChunkManifest, type Chunking, type EncodeRequest, type EncodeResult, type Recipe } from '../../schemas/ves.js';
 import type { DetectResult, StudioResult } from '../../schemas/studio.js';
 import type { InspectResult } from '../../schemas/vis.js';
 import { assemble } from '../ves/compute/assemble.js';
@@ -43,15 +43,22 @@ export function vesRecipe(job: SubmitInput, source: Pick<SourceFacts, 'width' | 
   return r;
 }
 
-/** Chunk length for the forensic variants: at least one codeword's worth of segments over the title. */
-export function segmentSeconds(durationSeconds: number): number {
-  const fit = durationSeconds / (CODEWORD_BITS + 1);
-  if (fit < MIN_SEGMENT_SECONDS) {
-    throw new VpipeError(ErrorCodes.BadRequest, `the forensic watermark needs ${CODEWORD_BITS} segments of at least ${MIN_SEGMENT_SECONDS} s: this title is ${durationSeconds.toFixed(2)} s, at least ${((CODEWORD_BITS + 1) * MIN_SEGMENT_SECONDS).toFixed(1)} s are needed`, {
+/**
+ * Chunking of the forensic variants: chunks of a fixed number of frames k (min = max = target, so
+ * no boundary moves to a source keyframe), k = the most that still gives one codeword's worth of
+ * segments (plus one) over the title, at most the studio's usual chunk length. The target sits half
+ * a frame short of k frames: the splitter ends a chunk at the first frame at or after it.
+ */
+export function segmentChunking(durationSeconds: number, frames: number): Chunking {
+  const frameSeconds = durationSeconds / Math.max(1, frames);
+  const k = Math.min(Math.floor(frames / (CODEWORD_BITS + 1)), Math.floor(STUDIO_CHUNK_SECONDS / frameSeconds));
+  const target = Math.floor((k - 0.5) * frameSeconds * 10_000) / 10_000;
+  if (target < MIN_SEGMENT_SECONDS) {
+    throw new VpipeError(ErrorCodes.BadRequest, `the forensic watermark needs ${CODEWORD_BITS + 1} segments of at least ${MIN_SEGMENT_SECONDS} s: this title is ${durationSeconds.toFixed(2)} s (${frames} frames), too short for the payload`, {
       details: [{ path: 'watermark.forensic', message: 'title too short for the payload' }],
     });
   }
-  return Math.min(STUDIO_CHUNK_SECONDS, Math.floor(fit * 100) / 100);
+  return { targetSeconds: target, minSeconds: target, maxSeconds: target };
 }
 
 const hash12 = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 12);
@@ -79,7 +86,7 @@ export async function encode(job: SubmitInput, source: SourceFacts, deps: StepDe
   }
   const hash = await contentHash(deps.runtime.topology, job.sourcePath, signal);
   const seed = titleSeed(await watermarkSecret(deps.runtime.topology.watermarks), hash, job.recipe);
-  const marked: Recipe = { ...recipe, chunking: { targetSeconds: segmentSeconds(source.durationSeconds) } };
+  const marked: Recipe = { ...recipe, chunking: segmentChunking(source.durationSeconds, source.frames) };
   const paths = variantPaths(job, hash, marked);
   const reused = (await Promise.all(paths.map((p) => exists(path.join(`${p}.chunks`, 'chunks.json'))))).every(Boolean);
   if (reused) {
@@ -95,13 +102,34 @@ export async function encode(job: SubmitInput, source: SourceFacts, deps: StepDe
         output: { uri: paths[variant]!, container: def.container, keepChunks: true },
         priority: job.priority,
       };
-      const jobId = await children.submit('ves', 'encode', `variant${variant}`, body, `forensic variant ${variant}`);
-      const result = (await children.result('ves', jobId, `forensic variant ${variant}`, signal, variant === 0 ? onProgress : undefined)) as EncodeResult;
-      return { jobId, result };
+      return sharedVariant(deps, path.basename(path.dirname(paths[variant]!)), variant, body, signal, variant === 0 ? onProgress : undefined);
     }),
   );
   return { results, variantPaths: paths, reused: false, seconds: since(t0) };
 }
+
+/**
+ * A title's variant is one VES job shared by every studio job that needs it (recipients submitted
+ * at once wait on the same encode instead of writing the same files twice): its idempotency key is
+ * the variant set's name, with a generation number passed over while that generation's job failed
+ * or was cancelled. It is not a child of any one studio job, so cancelling one recipient's job
+ * leaves the others' encode running.
+ */
+async function sharedVariant(deps: StepDeps, set: string, variant: 0 | 1, body: EncodeRequest, signal: AbortSignal, onProgress?: (p: { fraction: number }) => void): Promise<{ jobId: string; result: EncodeResult }> {
+  const client = new VpipeClient(deps.runtime.nc);
+  for (let generation = 0; generation < MAX_VARIANT_GENERATIONS; generation++) {
+    const key = `studio-variants.${set}.${variant}.${generation}`;
+    const existing = await client.status('ves', jobIdFor('ves', key)).catch(() => null);
+    if (existing && (existing.state === 'failed' || existing.state === 'cancelled')) continue;
+    const { jobId } = await client.request<{ jobId: string }>('vpipe.ves.encode', body, { idempotencyKey: key, timeoutMs: 60_000 });
+    const ev = await client.waitForResult('ves', jobId, { timeoutMs: CHILD_TIMEOUT_MS, signal, ...(onProgress ? { onProgress } : {}) });
+    if (ev.state !== 'succeeded') throw childError(`forensic variant ${variant} (ves job ${jobId}) ${ev.state}`, ev.error);
+    return { jobId, result: ev.result as EncodeResult };
+  }
+  throw new VpipeError(ErrorCodes.ToolFailed, `forensic variant ${variant} of ${set} failed ${MAX_VARIANT_GENERATIONS} times; see its VES jobs`);
+}
+
+const MAX_VARIANT_GENERATIONS = 20;
 
 async function readManifest(variantPath: string): Promise<ChunkManifest> {
   const text = await fs.readFile(path.join(`${variantPath}.chunks`, 'chunks.json'), 'utf8').catch(() => null);

@@ -20,7 +20,8 @@ export const cancelControlSubject = (svc: string): string => Subjects.control(sv
 
 
 /** A fresh job id, or one derived from the caller's idempotency key (22 URL-safe characters either way). */
-function jobIdFor(svc: string, key: string | undefined): string {
+/** The job id of a submission: derived from its Idempotency-Key (so a retry finds the same job), else fresh. */
+export function jobIdFor(svc: string, key: string | undefined): string {
   if (!key) return nuid.next();
   return createHash('sha256').update(`${svc}\0${key}`).digest('base64url').slice(0, 22);
 }

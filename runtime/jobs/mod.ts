@@ -1,5 +1,5 @@
 /** Public names of runtime/jobs/ (generated from what the rest of the tree uses; keep it the only way in). */
-export { startApi } from './api-layer.js';
+export { jobIdFor, startApi } from './api-layer.js';
 export { cancelChildren, CHILD_TIMEOUT_MS, ChildJobs, childError, childKey, purgeChildRecords } from './children.js';
 export { VpipeClient } from './client.js';
 export { CANCELLED_ERROR, type CancelEvent, cancelledState, type ErrorContext, notProvided, onCancel, type Outcome, outputOf, recordError, stepError, stepsFor } from './machine-kit.js';
