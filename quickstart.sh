@@ -44,6 +44,8 @@ ensure_os_packages() {
   command -v unzip >/dev/null || missing+=(unzip)
   # Debian's Chromium plays the packages in the browser tests (playwright-core drives /usr/bin/chromium; no browser download).
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  # The studio's burn-ins and text watermarks draw with DejaVu Sans Mono.
+  [ -r /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || missing+=(fonts-dejavu-core)
   if [ ${#missing[@]} -gt 0 ]; then log "installing ${missing[*]} with apt"; apt_install "${missing[@]}"; fi
   command -v npm >/dev/null || { log "installing npm with apt"; apt_install npm; }
 }
