@@ -19,7 +19,7 @@ export interface StudioRecipe {
 }
 
 /** Chunk length of every recipe: short, so many encoder actors start at once and the first chunks come back quickly. */
-export const STUDIO_CHUNK_SECONDS = 4;
+export const STUDIO_CHUNK_SECONDS = 2;
 
 const h264Proxy = (name: StudioRecipeName, height: 1080 | 720, crf: number, maxKbps: number): StudioRecipe => ({
   name,
