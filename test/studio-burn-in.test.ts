@@ -70,6 +70,20 @@ describe('visible watermark', () => {
     expect(Math.min(...elsewhere)).toBeGreaterThanOrEqual(30);
   });
 
+  it('draws a translucent text watermark at its anchor, and nothing elsewhere', async () => {
+    const out = path.join(stack.root, 'wm-text.mp4');
+    resultOf<StudioResult>(await submitStudio(stack.client, { source: { uri: pal }, output: { uri: out }, recipe: 'proxy-h264-720p', watermark: { visible: { text: 'ed-42', position: 'center', opacity: 0.5, size: 0.1 } } }));
+    // The test's own pass: 18 px DejaVu Sans Mono (10 % of 180), half-opaque white, centred, no box.
+    const ref = `drawtext=fontfile=${FONT}:fontsize=18:fontcolor=white@0.5:text=ed-42:x=(w-text_w)/2:y=(h-${Math.round(18 * 1.2)})/2`;
+    const band = { x: 100, y: 70, width: 120, height: 40 };
+    const drawn = await framePsnr(out, pal, { filtersB: ref, crop: band });
+    const plain = await framePsnr(out, pal, { crop: band });
+    console.log(`text watermark band: ${Math.min(...drawn).toFixed(1)} dB against the reference, ${Math.max(...plain).toFixed(1)} dB against the source`);
+    expect(Math.min(...drawn)).toBeGreaterThanOrEqual(35);
+    expect(Math.max(...plain)).toBeLessThan(Math.min(...drawn) - 5);
+    expect(Math.min(...(await framePsnr(out, pal, { crop: { x: 0, y: 0, width: 320, height: 60 } })))).toBeGreaterThanOrEqual(30);
+  });
+
   it('refuses an image outside the media root or one that is not a PNG', async () => {
     const refusal = async (image: string) => {
       const e = await stack.client.request('vpipe.studio.submit', { source: { uri: pal }, output: { uri: path.join(stack.root, 'w.mp4') }, recipe: 'proxy-h264-720p', watermark: { visible: { image: { uri: image } } } }, { encoding: 'json' }).then(() => null, (err: unknown) => err);
