@@ -23,7 +23,7 @@ import { ErrorCodes, VpipeError } from '../runtime/core/mod.js';
 import { inputArgs, runTool } from '../runtime/media/mod.js';
 import { corpusFile } from './corpus/manifest.js';
 import {
-  assembleRecipient, concatFiles, cutPiece, encodeVariants, leakAttack, plainEncode, pool, psnr, type Piece, type VariantSet,
+  assembleRecipient, burnIn, concatFiles, cutPiece, encodeVariants, leakAttack, plainEncode, pool, psnr, type Piece, type VariantSet,
 } from './helpers/forensic.js';
 
 const TITLE = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
@@ -225,7 +225,8 @@ describe('forensic mark filter on real frames', () => {
   }
   async function render(fmt: string, mark: { segment: number; variant: 0 | 1; strength?: number } | null): Promise<Buffer> {
     const file = path.join(work, `${fmt}-${mark ? `${mark.segment}-${mark.variant}-${mark.strength ?? 'd'}` : 'plain'}.raw`);
-    const pre = `[0:v]trim=start_frame=40:end_frame=45,scale=${W}:${H}:flags=bicubic,format=${fmt}`;
+    // Times start before zero (as a chunk's might): every frame must still carry the mark.
+    const pre = `[0:v]trim=start_frame=40:end_frame=45,setpts=PTS-STARTPTS-0.1/TB,scale=${W}:${H}:flags=bicubic,format=${fmt}`;
     const out = ['-f', 'rawvideo', '-pix_fmt', fmt, '-fps_mode', 'passthrough', '-y', `file:${file}`];
     const src = inputArgs(corpusFile('example-movie.mp4'));
     let args = [...src, '-filter_complex', `${pre}[m1]`, '-map', '[m1]', ...out];
@@ -280,7 +281,7 @@ describe('forensic mark filter on real frames', () => {
   it('keeps request data out of the graph and refuses bad options', async () => {
     const m = await markFilter({ titleSeed: TITLE, segment: 0, variant: 0, width: W, height: H }, work, 3);
     expect(m.inputArgs).toContain(`file:${m.files[0]}`);
-    expect(m.filter('a', 'b')).toMatch(/^\[3:v\]scale=[^;]*\[b_fpat\];\[a\]\[b_fpat\]blend=[^;]*\[b\]$/);
+    expect(m.filter('a', 'b')).toMatch(/^\[3:v\]setpts=[^;]*\[b_fpat\];\[a\]\[b_fpat\]blend=[^;]*\[b\]$/);
     expect(() => m.filter('a]x', 'b')).toThrow(VpipeError);
     await expect(markFilter({ titleSeed: 'nothex', segment: 0, variant: 0, width: W, height: H }, work, 1)).rejects.toThrow(VpipeError);
     await expect(markFilter({ titleSeed: TITLE, segment: 0, variant: 0, width: 10, height: H }, work, 1)).rejects.toThrow(VpipeError);
@@ -344,6 +345,10 @@ describe('forensic watermark end to end on example-movie.mp4', () => {
       expect({ recipient: RECIPIENTS[i], detected: d.detected, payload: d.payload }).toEqual({ recipient: RECIPIENTS[i], detected: true, payload: payloads[i] });
       expect(d.confidence).toBeGreaterThan(0.99);
     });
+    // Burn-in on top of the mark (text and a box the original lacks), then the same attack.
+    const burned = await run(await leakAttack(await burnIn(copies[3]!, path.join(work, 'burned.mp4')), path.join(work, 'burned-leak.mp4')));
+    console.log(`forensic burn-in leak: payload ${burned.payload === payloads[3] ? 'right' : 'WRONG'}, statistic ${burned.statistic.toFixed(1)}`);
+    expect(burned).toMatchObject({ detected: true, payload: payloads[3] });
     // The cache only saves decoding: without it the same numbers.
     const fresh = await detect({ leakPath: leaks[0]!, originalPath: original, segments: piece.segments, titleSeed: TITLE, markSize: MARK });
     expect(fresh.segments).toEqual(results[0]!.segments);

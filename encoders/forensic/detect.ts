@@ -5,8 +5,9 @@
  *    mark size, then to the leak's size), and line leak frame i up with the original frame whose
  *    presentation time, relative to each file's first frame, is nearest (by index when the files
  *    carry no times).
- * 2. Residual = leak − original per frame, less its mean, clipped to ±RESIDUAL_CLIP codes (burn-in
- *    text the original lacks, or content that does not match, then weighs no more than noise).
+ * 2. Residual = leak − original per frame, less its median, through a redescending weight (Tukey's
+ *    biweight, cut off at 6 robust standard deviations, at least 10 codes): burn-in text the
+ *    original lacks, boxes, or content that does not match weigh nothing, coding noise passes.
  *    Summed over each segment's frames, since the pattern is constant over a segment.
  * 3. Per segment k, project the summed residual R onto the pattern's nodes (g = Mᵀ R, the adjoint of
  *    the field's interpolation at the leak's size) and correlate with the node difference
@@ -29,8 +30,10 @@ import { CODEWORD_BITS, codewordScore, encodePayload, softDecode, type SoftDecis
 import { LumaReader, type FrameSource, type LumaFrame, type OriginalFrameCache } from './frames.js';
 import { checkSize, checkStrength, DEFAULT_STRENGTH, nodeValues, projectOnNodes, renderField, sampling, titleKey, type Sampling } from './pattern.js';
 
-/** Residuals beyond ±this many 8-bit codes are clipped. */
-export const RESIDUAL_CLIP = 8;
+/** The residual's cut-off (biweight zero) in robust standard deviations of the frame's residual… */
+export const RESIDUAL_SIGMAS = 6;
+/** …but never below this many 8-bit codes. */
+export const RESIDUAL_MIN_CUTOFF = 10;
 /** Normalised codeword correlation above which a mark of the title is declared present. */
 export const DETECT_THRESHOLD = 9;
 /** A payload is reported only when its posterior (given a mark) is at least this. */
@@ -235,17 +238,42 @@ class Aligner {
   }
 }
 
+/**
+ * Adds one frame's residual to a segment: d = leak − original, centred on its median (a level
+ * shift of the whole picture is not the mark), then Tukey's biweight ψ(v) = v·(1 − (v/c)²)² for
+ * |v| < c, else 0, with c = RESIDUAL_SIGMAS robust standard deviations (1.4826·MAD) but at least
+ * RESIDUAL_MIN_CUTOFF codes. Coding noise passes nearly unchanged; burn-in text, boxes and
+ * content that does not match (tens of codes) weigh nothing. Residuals are whole codes, so ψ is a
+ * table per frame.
+ */
 function addResidual(a: Accumulator, leak: Uint8Array, orig: Uint8Array): void {
   const n = leak.length;
-  let total = 0;
-  for (let i = 0; i < n; i++) total += leak[i]! - orig[i]!;
-  const mean = total / n;
-  const sum = a.sum;
-  for (let i = 0; i < n; i++) {
-    const v = leak[i]! - orig[i]! - mean;
-    sum[i]! += v > RESIDUAL_CLIP ? RESIDUAL_CLIP : v < -RESIDUAL_CLIP ? -RESIDUAL_CLIP : v;
+  const hist = new Int32Array(511);
+  for (let i = 0; i < n; i++) hist[leak[i]! - orig[i]! + 255]!++;
+  const median = quantileBin(hist, n / 2) - 255;
+  const dist = new Int32Array(511);
+  for (let b = 0; b < 511; b++) dist[Math.abs(b - 255 - median)]! += hist[b]!;
+  const sigma = 1.4826 * quantileBin(dist, n / 2);
+  const c = Math.max(RESIDUAL_MIN_CUTOFF, RESIDUAL_SIGMAS * sigma);
+  const psi = new Float32Array(511);
+  for (let b = 0; b < 511; b++) {
+    const v = b - 255 - median;
+    const u = v / c;
+    psi[b] = Math.abs(u) < 1 ? v * (1 - u * u) * (1 - u * u) : 0;
   }
+  const sum = a.sum;
+  for (let i = 0; i < n; i++) sum[i]! += psi[leak[i]! - orig[i]! + 255]!;
   a.frames++;
+}
+
+/** The first bin at which the running count reaches `rank`. */
+function quantileBin(hist: Int32Array, rank: number): number {
+  let seen = 0;
+  for (let b = 0; b < hist.length; b++) {
+    seen += hist[b]!;
+    if (seen >= rank) return b;
+  }
+  return hist.length - 1;
 }
 
 function scoreSegment(titleSeed: string, k: number, s: Sampling, a: Accumulator, strength: number): SegmentResult {
@@ -282,9 +310,9 @@ export function codewordSoftValues(segments: readonly { index: number; z: number
   return sum.map((v, i) => (count[i]! > 0 ? v / Math.sqrt(count[i]!) : 0));
 }
 
-/** Presence: 0.99 at the threshold, → 1 above, falling fast below (1 − 0.01·e^((t² − D²)/2), at least 0). */
+/** Presence: 0.99 at the threshold, → 1 above, 0 a quarter below (1 − 0.01·e^(t² − D²), at least 0). */
 function presence(statistic: number, threshold: number): number {
-  return Math.max(0, 1 - 0.01 * Math.exp((threshold * threshold - statistic * statistic) / 2));
+  return Math.max(0, 1 - 0.01 * Math.exp(threshold * threshold - statistic * statistic));
 }
 
 function candidateThreshold(n: number): number {

@@ -61,7 +61,11 @@ export class LumaReader {
     ];
     const [command, argv] = dieWithParent(toolOptions().ffmpeg, args);
     this.child = spawn(command, argv, { shell: false, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AV_LOG_FORCE_NOCOLOR: '1' } });
-    this.child.on('error', (e) => this.fail(new VpipeError(ErrorCodes.ToolMissing, `ffmpeg could not be started for the ${this.what}: ${e.message}`)));
+    this.child.on('error', (e) => {
+      this.ended = true;
+      this.exited = true;
+      this.fail(new VpipeError(ErrorCodes.ToolMissing, `ffmpeg could not be started for the ${this.what}: ${e.message}`));
+    });
     this.child.stdout!.on('data', (chunk: Buffer) => {
       this.chunks.push(chunk);
       this.buffered += chunk.length;

@@ -8,4 +8,4 @@
 export { CODEWORD_BITS, encodePayload, PAYLOAD_BITS, softDecode, variantFor, type SoftDecision } from './ecc.js';
 export { DEFAULT_STRENGTH, markFilter, MAX_STRENGTH, payloadFor, segmentSeed, type MarkFilter, type MarkOptions } from './pattern.js';
 export { OriginalFrameCache } from './frames.js';
-export { detect, DETECT_THRESHOLD, MIN_POSTERIOR, RESIDUAL_CLIP, type Detection, type DetectOptions, type SegmentResult } from './detect.js';
+export { detect, DETECT_THRESHOLD, MIN_POSTERIOR, RESIDUAL_MIN_CUTOFF, RESIDUAL_SIGMAS, type Detection, type DetectOptions, type SegmentResult } from './detect.js';

@@ -6,6 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_FONT_FILE } from '../../encoders/burn-in/drawtext.js';
 import { markFilter, variantFor, type MarkOptions } from '../../encoders/forensic/index.js';
 import { inputArgs, runTool } from '../../runtime/media/mod.js';
 
@@ -158,6 +159,26 @@ export async function leakAttack(input: string, out: string, opts: { crf?: numbe
     ...inputArgs(input), '-map', '0:v:0', '-vf', vf,
     '-c:v', 'libx264', '-preset', opts.preset ?? 'veryfast', '-crf', String(opts.crf ?? 30), '-pix_fmt', 'yuv420p', '-threads', '1', '-f', 'mp4', `file:${out}`,
   ], `attacking ${path.basename(input)}`);
+  return out;
+}
+
+/**
+ * Burn-in on a copy, as the encoder adds it after the mark: a translucent lower-third box with a
+ * recipient line and a running timecode (drawtext with the burn-in module's default font), re-encoded
+ * at CRF 16. The original has none of it.
+ */
+export async function burnIn(input: string, out: string, text = 'CONFIDENTIAL screener 0042'): Promise<string> {
+  if (!/^[A-Za-z0-9 ]+$/.test(text)) throw new Error('burnIn: plain text only');
+  const font = DEFAULT_FONT_FILE;
+  const vf = [
+    'drawbox=x=0:y=ih*5/6:w=iw:h=ih/6:color=black@0.6:t=fill',
+    `drawtext=fontfile=${font}:text='${text}':x=20:y=h*5/6+10:fontsize=h/14:fontcolor=white`,
+    `drawtext=fontfile=${font}:text='%{pts\\:hms}':x=w*2/3:y=20:fontsize=h/14:fontcolor=yellow`,
+  ].join(',');
+  await ffmpeg([
+    ...inputArgs(input), '-map', '0:v:0', '-vf', vf,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-pix_fmt', 'yuv420p', '-threads', '1', '-f', 'mp4', `file:${out}`,
+  ], `burning in ${path.basename(input)}`);
   return out;
 }
 
