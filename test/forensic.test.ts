@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codewordSoftValues, decide, type SegmentResult } from '../encoders/forensic/detect.js';
+import { Aligner, codewordSoftValues, decide, type SegmentResult } from '../encoders/forensic/detect.js';
+import { LumaReader, type FrameSource } from '../encoders/forensic/frames.js';
 import { golayDecodeHard, GOLAY_CODEWORDS, popcount } from '../encoders/forensic/ecc.js';
 import {
   CODEWORD_BITS, DEFAULT_STRENGTH, detect, DETECT_THRESHOLD, encodePayload, markFilter, OriginalFrameCache, PAYLOAD_BITS, payloadFor, segmentSeed, softDecode, variantFor,
@@ -188,6 +189,45 @@ describe('forensic code and keys', () => {
   });
 });
 
+describe('forensic frame alignment', () => {
+  /** A replay of frames with these times (null = no time). */
+  const source = (times: (number | null)[]): FrameSource => {
+    let i = 0;
+    return { next: async () => (i < times.length ? { n: i, pts: times[i++]!, data: new Uint8Array(0) } : null), kill: () => undefined, closed: async () => undefined };
+  };
+  const frame = (n: number, pts: number | null) => ({ n, pts, data: new Uint8Array(0) });
+
+  it('pairs leak frames with the original frame nearest in time relative to each first frame', async () => {
+    // Original at 30 fps from 0.5 s (an edit-list offset); the leak from 0, drifting by 0.4 ms a frame, one frame dropped, one doubled.
+    const orig = new Aligner(source(Array.from({ length: 100 }, (_, j) => 0.5 + j / 30)));
+    const leakTimes = [0, 1, 2, 3, 5, 5, 6, 7, 8, 9].map((j) => j * (1 / 30 + 0.0004));
+    const got: (number | null)[] = [];
+    for (const [i, t] of leakTimes.entries()) got.push((await orig.byTime(frame(i, t), 0))?.n ?? null);
+    expect(got).toEqual([0, 1, 2, 3, 5, 5, 6, 7, 8, 9]);
+    // Past the original's end: no match, and the aligner says it is done.
+    const short = new Aligner(source([0, 1 / 30, 2 / 30]));
+    expect((await short.byTime(frame(0, 10), 10))?.n).toBe(0);
+    expect(await short.byTime(frame(1, 10.5), 10)).toBeNull();
+    expect(short.done).toBe(true);
+  });
+
+  it('lines up a leak cut from later in the title from the given original frame', async () => {
+    const orig = new Aligner(source(Array.from({ length: 100 }, (_, j) => j / 25)), 40);
+    expect((await orig.byTime(frame(0, 3.2), 3.2))?.n).toBe(40);
+    expect((await orig.byTime(frame(1, 3.24), 3.2))?.n).toBe(41);
+    const byNumber = new Aligner(source([null, null, null, null, null]), 2);
+    expect((await byNumber.byIndex(1))?.n).toBe(3);
+  });
+
+  it('falls back to frame numbers', async () => {
+    const orig = new Aligner(source([null, null, null, null]));
+    expect((await orig.byIndex(0))?.n).toBe(0);
+    expect((await orig.byIndex(2))?.n).toBe(2);
+    expect(await orig.byIndex(7)).toBeNull();
+    expect(orig.done).toBe(true);
+  });
+});
+
 /** Planes of raw frames in an 8- or 10-bit planar YUV format. */
 function planes(buf: Buffer, fmt: string, w: number, h: number): { frames: number; plane: (f: number, p: number) => number[] } {
   const deep = fmt.endsWith('10le');
@@ -349,6 +389,15 @@ describe('forensic watermark end to end on example-movie.mp4', () => {
     const burned = await run(await leakAttack(await burnIn(copies[3]!, path.join(work, 'burned.mp4')), path.join(work, 'burned-leak.mp4')));
     console.log(`forensic burn-in leak: payload ${burned.payload === payloads[3] ? 'right' : 'WRONG'}, statistic ${burned.statistic.toFixed(1)}`);
     expect(burned).toMatchObject({ detected: true, payload: payloads[3] });
+    // A clip from later on (segments 10–47 of dave's copy): 10 codeword bits never seen, still decoded.
+    const clip = await concatFiles(variants.files.slice(10).map((pair, k) => pair[variantFor(payloads[3]!, k + 10)]), path.join(work, 'clip.mp4'), variants.durations.slice(10));
+    const partial = await detect({
+      leakPath: await leakAttack(clip, path.join(work, 'clip-leak.mp4')), originalPath: original, segments: piece.segments, titleSeed: TITLE, markSize: MARK,
+      leakStartFrame: piece.segments[10]!.startFrame, originalCache,
+    });
+    console.log(`forensic clip from segment 10: ${partial.decoded.bitsWithData}/48 codeword bits seen, statistic ${partial.statistic.toFixed(1)}, posterior ${partial.decoded.posterior.toFixed(4)}`);
+    expect(partial).toMatchObject({ detected: true, payload: payloads[3] });
+    expect(partial.segments.slice(0, 10).every((s) => s.frames === 0)).toBe(true);
     // The cache only saves decoding: without it the same numbers.
     const fresh = await detect({ leakPath: leaks[0]!, originalPath: original, segments: piece.segments, titleSeed: TITLE, markSize: MARK });
     expect(fresh.segments).toEqual(results[0]!.segments);
@@ -415,6 +464,17 @@ describe('forensic watermark end to end on example-movie.mp4', () => {
     const junk = path.join(work, 'unmarked.mp4.ffconcat'); // a text file
     await expect(detect({ leakPath: junk, originalPath: original, segments: piece.segments, titleSeed: TITLE, markSize: MARK })).rejects.toMatchObject({ code: ErrorCodes.BadRequest });
     await expect(detect({ leakPath: original, originalPath: original, segments: [], titleSeed: TITLE, markSize: MARK })).rejects.toMatchObject({ code: ErrorCodes.BadRequest });
+    // A reader stopped while ffmpeg waits on a full pipe still closes (a paused pipe never ends by itself).
+    const reader = new LumaReader({ what: 'leak', file: leaks[0]! });
+    expect(await reader.next()).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 300));
+    reader.kill();
+    await reader.closed();
+    // Aborted while decoding: both ffmpeg runs are stopped and the call fails as cancelled.
+    const mid = new AbortController();
+    const pending = detect({ leakPath: leaks[0]!, originalPath: original, segments: piece.segments, titleSeed: TITLE, markSize: MARK, signal: mid.signal });
+    setTimeout(() => mid.abort(), 150);
+    await expect(pending).rejects.toMatchObject({ code: ErrorCodes.Cancelled });
     const ac = new AbortController();
     ac.abort();
     await expect(detect({ leakPath: leaks[0]!, originalPath: original, segments: piece.segments, titleSeed: TITLE, markSize: MARK, signal: ac.signal })).rejects.toMatchObject({ code: ErrorCodes.Cancelled });

@@ -54,6 +54,11 @@ export interface DetectOptions {
   signal?: AbortSignal;
   /** Known payloads (the registry's recipients of this title); decoding works without. */
   candidates?: number[];
+  /**
+   * The original frame number the leak's first frame shows, for a leak cut from later in the title
+   * (default 0: the leak starts where the title starts). Times are then taken relative to that frame.
+   */
+  leakStartFrame?: number;
   /** Keeps decoded originals between calls (many leaks of one title); without it each call decodes the original. */
   originalCache?: OriginalFrameCache;
 }
@@ -109,6 +114,8 @@ function checkOptions(opts: DetectOptions): { order: number[]; strength: number 
     if (opts.segments[order[i]!]!.startFrame < opts.segments[order[i - 1]!]!.endFrame) throw new VpipeError(ErrorCodes.BadRequest, 'forensic segments must not overlap');
   }
   for (const c of opts.candidates ?? []) encodePayload(c);
+  const start = opts.leakStartFrame ?? 0;
+  if (!Number.isSafeInteger(start) || start < 0) throw new VpipeError(ErrorCodes.BadRequest, `leakStartFrame must be a non-negative integer, got ${start}`);
   return { order, strength };
 }
 
@@ -155,8 +162,8 @@ export async function detect(opts: DetectOptions): Promise<Detection> {
       results[k] = scoreSegment(opts.titleSeed, k, s, a, strength);
     };
 
-    const align = new Aligner(original);
-    const alignment: 'time' | 'index' = first.pts === null ? 'index' : 'time';
+    const align = new Aligner(original, opts.leakStartFrame ?? 0);
+    const alignment: 'time' | 'index' = first.pts !== null && (await align.hasTimes()) ? 'time' : 'index';
     let framesCompared = 0;
     let cursor = 0; // into order
     for (let frame: LumaFrame | null = first; frame; frame = await leak.next()) {
@@ -185,7 +192,7 @@ export async function detect(opts: DetectOptions): Promise<Detection> {
 }
 
 /** Original frames, read forward only, matched to leak frames. */
-class Aligner {
+export class Aligner {
   private cur: LumaFrame | null = null;
   private nxt: LumaFrame | null = null;
   private started = false;
@@ -193,15 +200,26 @@ class Aligner {
   /** True once the original has no more frames to offer. */
   done = false;
 
-  constructor(private readonly reader: FrameSource) {}
+  /** `offset`: the original frame the leak's first frame shows (earlier ones are skipped). */
+  constructor(
+    private readonly reader: FrameSource,
+    private readonly offset = 0,
+  ) {}
 
   private async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.cur = await this.reader.next();
+    do this.cur = await this.reader.next();
+    while (this.cur && this.cur.n < this.offset);
     this.nxt = this.cur ? await this.reader.next() : null;
     this.t0 = this.cur?.pts ?? 0;
     if (!this.cur) this.done = true;
+  }
+
+  /** Whether the original's first frame has a presentation time (else line up by frame numbers). */
+  async hasTimes(): Promise<boolean> {
+    await this.start();
+    return this.cur !== null && this.cur.pts !== null;
   }
 
   private async advance(): Promise<void> {
@@ -230,11 +248,13 @@ class Aligner {
     return Math.abs(rel(this.cur) - t) <= tol + 1e-6 ? this.cur : null;
   }
 
+  /** The original frame of leak frame number n (counting from the offset). */
   async byIndex(n: number): Promise<LumaFrame | null> {
     await this.start();
-    while (this.cur && this.cur.n < n) await this.advance();
+    const want = n + this.offset;
+    while (this.cur && this.cur.n < want) await this.advance();
     if (!this.cur) this.done = true;
-    return this.cur && this.cur.n === n ? this.cur : null;
+    return this.cur && this.cur.n === want ? this.cur : null;
   }
 }
 

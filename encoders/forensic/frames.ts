@@ -17,7 +17,8 @@ export interface LumaFrame {
   data: Uint8Array;
 }
 
-const SHOWINFO = /\bn:\s*(\d+)\s+pts:\s*(\S+)\s+pts_time:(\S+).*?\bs:(\d+)x(\d+)/;
+/** showinfo's per-frame line, anchored at its log prefix (a file's metadata, also logged, cannot start a line so). */
+const SHOWINFO = /^\[Parsed_showinfo_\d+ @ 0x[0-9a-f]+\] n:\s*(\d+)\s+pts:\s*(\S+)\s+pts_time:(\S+)\s.*?\bs:(\d+)x(\d+)\b/;
 const HIGH_WATER_FRAMES = 4;
 const STDERR_KEEP = 8192;
 
@@ -48,6 +49,7 @@ export class LumaReader {
   private stderrTail = '';
   private failure: Error | null = null;
   private waiters: (() => void)[] = [];
+  private discard = false;
 
   constructor(opts: LumaReaderOptions) {
     this.what = opts.what;
@@ -67,6 +69,7 @@ export class LumaReader {
       this.fail(new VpipeError(ErrorCodes.ToolMissing, `ffmpeg could not be started for the ${this.what}: ${e.message}`));
     });
     this.child.stdout!.on('data', (chunk: Buffer) => {
+      if (this.discard) return;
       this.chunks.push(chunk);
       this.buffered += chunk.length;
       if (this.frameBytes > 0 && this.buffered > HIGH_WATER_FRAMES * this.frameBytes) this.child.stdout!.pause();
@@ -105,7 +108,7 @@ export class LumaReader {
 
   private onLine(line: string): void {
     const m = SHOWINFO.exec(line);
-    if (m && line.includes('showinfo')) {
+    if (m) {
       const n = Number(m[1]);
       const t = Number(m[3]);
       this.times[n] = m[2] === 'NOPTS' || !Number.isFinite(t) ? null : t;
@@ -171,9 +174,14 @@ export class LumaReader {
     return out;
   }
 
-  /** Stops ffmpeg (no more frames are wanted). */
+  /** Stops ffmpeg (no more frames are wanted) and drops what it had written. */
   kill(): void {
+    this.discard = true;
+    this.chunks.length = 0;
+    this.buffered = 0;
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    // A paused pipe never ends, and the child's 'close' waits for it.
+    this.child.stdout?.resume();
   }
 
   /** Resolves when ffmpeg has exited. */
