@@ -407,7 +407,7 @@ function bestCandidate(z: number[], ml: SoftDecision, candidates: number[]): Can
   const posterior = 1 / scores.reduce((sum, v) => sum + Math.exp(mu * (v - top)), 0);
   const mlScore = ml.statistic * Math.sqrt(ml.bitsWithData);
   const nearML = mu * (mlScore - top) <= Math.log(100);
-  const statistic = top / Math.sqrt(ml.bitsWithData);
+  const statistic = ml.bitsWithData > 0 ? top / Math.sqrt(ml.bitsWithData) : 0;
   const threshold = candidateThreshold(unique.length);
   return { payload: unique[best]!, statistic, posterior, threshold, accepted: posterior >= MIN_POSTERIOR && nearML && statistic >= threshold };
 }
