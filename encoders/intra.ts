@@ -12,8 +12,10 @@ import type { ChunkEncodeSpec, EncoderModule } from './types.js';
 export interface IntraCodec {
   codec: 'prores' | 'dnxhd';
   encoder: string;
-  /** Recipe profile → the pixel format it is encoded in (the first profile is the default). */
+  /** Recipe profile → the pixel format it is encoded in. */
   profileFormats: Readonly<Record<string, PixelFormat>>;
+  /** The profile when the recipe names none (explicit: JavaScript lists integer-like keys such as '4444' first). */
+  defaultProfile: string;
   /** Extra output arguments (vendor tags and the like). */
   extraArgs?: readonly string[];
   /** The encoder's own limits on the output (sizes), checked before anything else. */
@@ -24,18 +26,19 @@ export interface IntraCodec {
 
 /** An EncoderModule for an intra-only codec. */
 export function intraModule(c: IntraCodec): EncoderModule {
-  const profiles = Object.keys(c.profileFormats);
-  const head: EncoderHead = { codec: c.codec, encoder: c.encoder, profiles: names(profiles), check: c.check };
+  const head: EncoderHead = { codec: c.codec, encoder: c.encoder, profiles: names(Object.keys(c.profileFormats)), check: c.check };
+  const defaultFormat = pick(c.profileFormats, c.defaultProfile, `${c.codec} profile`);
   const pixelFormatFor = (recipe: Recipe): PixelFormat => {
-    const fmt = pick(c.profileFormats, recipe.profile ?? profiles[0], `${c.codec} profile`);
-    if (recipe.pixelFormat !== undefined && recipe.pixelFormat !== fmt) bad(`${c.codec} profile ${recipe.profile ?? profiles[0]} is encoded as ${fmt}, not ${recipe.pixelFormat}`);
+    const profile = recipe.profile ?? c.defaultProfile;
+    const fmt = pick(c.profileFormats, profile, `${c.codec} profile`);
+    if (recipe.pixelFormat !== undefined && recipe.pixelFormat !== fmt) bad(`${c.codec} profile ${profile} is encoded as ${fmt}, not ${recipe.pixelFormat}`);
     return fmt;
   };
   const videoArgs = (spec: ChunkEncodeSpec): string[] => {
     const r = spec.recipe;
     if (r.rateControl !== undefined) bad(`${c.codec} takes its data rate from the profile; leave rateControl out`);
     // The profile is always explicit: the encoders' own defaults are not the recipe's first profile.
-    const args = headArgs({ ...spec, recipe: { ...r, profile: r.profile ?? profiles[0] } }, pixelFormatFor(r), head);
+    const args = headArgs({ ...spec, recipe: { ...r, profile: r.profile ?? c.defaultProfile } }, pixelFormatFor(r), head);
     args.push(...(c.extraArgs ?? []), '-threads', num('threads', spec.threads, { min: 1, max: 256, integer: true }));
     return args;
   };
@@ -45,7 +48,7 @@ export function intraModule(c: IntraCodec): EncoderModule {
     probe: prober(c.encoder, {
       logLevel: 'error',
       size: c.trialSize,
-      outputArgs: ['-profile:v', profiles[0]!, '-pix_fmt', Object.values(c.profileFormats)[0]!, '-f', 'mov', '-movflags', 'frag_keyframe+empty_moov'],
+      outputArgs: ['-profile:v', c.defaultProfile, '-pix_fmt', defaultFormat, '-f', 'mov', '-movflags', 'frag_keyframe+empty_moov'],
       version: () => undefined,
     }),
     videoArgs,
@@ -54,7 +57,7 @@ export function intraModule(c: IntraCodec): EncoderModule {
     forcedKeyframeArgs: null,
     chunkMuxer: 'mov',
     containers: ['mov', 'mkv'],
-    defaultPixelFormat: Object.values(c.profileFormats)[0]!,
+    defaultPixelFormat: defaultFormat,
     pixelFormatFor,
   };
 }

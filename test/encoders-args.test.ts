@@ -7,12 +7,13 @@ import { ENCODERS, encoderFor, probeAll, shapeFor, SHAPES, type ChunkEncodeSpec 
 import { vp9TileColumns } from '../encoders/vp9/index.js';
 import { VpipeError } from '../runtime/core/errors.js';
 import type { RunToolResult, ToolRunner } from '../runtime/media/tools.js';
-import { CODECS, Recipe, type Codec } from '../schemas/ves.js';
+import { CODECS, DELIVERY_CODECS, INTRA_CODECS, isIntraCodec, Recipe, type Codec } from '../schemas/ves.js';
 
 type RecipeInput = Omit<Recipe, 'codec' | 'rateControl'> & { rateControl?: Recipe['rateControl'] };
 
 function spec(codec: Codec, r: RecipeInput = {}, over: Partial<ChunkEncodeSpec> = {}): ChunkEncodeSpec {
-  const recipe = Recipe.parse({ codec, rateControl: { mode: 'crf', value: 30 }, ...r });
+  // The intra codecs take no rate control: the profile sets the rate.
+  const recipe = Recipe.parse({ codec, ...(isIntraCodec(codec) ? {} : { rateControl: { mode: 'crf', value: 30 } }), ...r });
   return { recipe, frameRate: { num: 25, den: 1 }, width: 320, height: 240, sourceWidth: 320, sourceHeight: 240, threads: 2, ...over };
 }
 const args = (codec: Codec, r?: RecipeInput, over?: Partial<ChunkEncodeSpec>): string[] => encoderFor(codec).videoArgs(spec(codec, r, over));
@@ -124,10 +125,16 @@ describe('profile, level, pixel format', () => {
   });
 
   it('defaults to yuv420p, or to the format a profile needs to be signalled', () => {
-    for (const codec of CODECS) {
+    for (const codec of DELIVERY_CODECS) {
       expect(ENCODERS[codec].defaultPixelFormat).toBe('yuv420p');
       expect(valueOf(args(codec), '-pix_fmt')).toBe('yuv420p');
     }
+    // ProRes is 10-bit 4:2:2 (4:4:4 for 4444), DNxHR LB/SQ/HQ 8-bit 4:2:2; the profile is always explicit.
+    expect([valueOf(args('prores'), '-pix_fmt'), valueOf(args('prores'), '-profile:v'), valueOf(args('dnxhd'), '-pix_fmt'), valueOf(args('dnxhd'), '-profile:v')]).toEqual(['yuv422p10le', 'proxy', 'yuv422p', 'dnxhr_lb']);
+    expect([ENCODERS.prores.pixelFormatFor(spec('prores', { profile: '4444' }).recipe), ENCODERS.dnxhd.pixelFormatFor(spec('dnxhd', { profile: 'dnxhr_hqx' }).recipe)]).toEqual(['yuv444p10le', 'yuv422p10le']);
+    badRequest(() => args('prores', { pixelFormat: 'yuv420p' }));
+    badRequest(() => args('dnxhd', {}, { width: 128, height: 96, sourceWidth: 128, sourceHeight: 96 }));
+    for (const codec of INTRA_CODECS) expect(() => Recipe.parse({ codec, rateControl: { mode: 'crf', value: 20 } })).toThrow(/intra-only/);
     const pf = (codec: Codec, profile: string): string => ENCODERS[codec].pixelFormatFor(spec(codec, { profile }).recipe);
     expect([pf('h264', 'high10'), pf('h264', 'high422'), pf('h264', 'high444'), pf('h264', 'high')]).toEqual(['yuv420p10le', 'yuv422p', 'yuv444p', 'yuv420p']);
     expect([pf('hevc', 'main10'), pf('hevc', 'main444-8'), pf('vp9', '1'), pf('vp9', '3')]).toEqual(['yuv420p10le', 'yuv444p', 'yuv444p', 'yuv444p10le']);
@@ -192,7 +199,7 @@ describe('scale, speed, threads', () => {
 describe('argument safety', () => {
   const KNOWN = new Set([
     '-vf', '-c:v', '-profile:v', '-level:v', '-pix_fmt', '-crf', '-b:v', '-maxrate', '-bufsize', '-g', '-sc_threshold', '-keyint_min',
-    '-x264-params', '-x265-params', '-svtav1-params', '-preset', '-threads', '-deadline', '-cpu-used', '-row-mt', '-tile-columns',
+    '-x264-params', '-x265-params', '-svtav1-params', '-preset', '-threads', '-deadline', '-cpu-used', '-row-mt', '-tile-columns', '-vendor',
   ]);
   const variants: RecipeInput[] = [
     {},
@@ -203,7 +210,8 @@ describe('argument safety', () => {
 
   it('every element is an option-value pair: known options, values that never start with "-" nor hold whitespace', () => {
     for (const codec of CODECS) {
-      for (const v of variants) {
+      // The intra codecs take no rate control, GOP, level or speed: only the shape of the recipe they do take.
+      for (const v of isIntraCodec(codec) ? [{}, { scaler: 'neighbor' } as RecipeInput] : variants) {
         if (codec === 'av1' && v.rateControl?.mode === 'crf') continue; // crf ≈ 0 is refused for av1
         const r = { ...v, speed: codec === 'vp9' || codec === 'av1' ? v.speed : undefined };
         const a = args(codec, r, { width: 640, height: 360 });
@@ -235,12 +243,19 @@ describe('argument safety', () => {
 
 describe('registry and routing', () => {
   it('one module per codec with its raw muxer', () => {
-    expect(CODECS.map((c) => encoderFor(c).encoder)).toEqual(['libx264', 'libx265', 'libvpx-vp9', 'libsvtav1']);
+    expect(CODECS.map((c) => encoderFor(c).encoder)).toEqual(['libx264', 'libx265', 'libvpx-vp9', 'libsvtav1', 'prores_ks', 'dnxhd']);
     expect(CODECS.map((c) => encoderFor(c).rawFormat)).toEqual([
       { format: 'h264', extension: 'h264', bitstreamFilter: 'h264_mp4toannexb' },
       { format: 'hevc', extension: 'hevc', bitstreamFilter: 'hevc_mp4toannexb' },
       { format: 'ivf', extension: 'ivf' },
       { format: 'ivf', extension: 'ivf' },
+      // No elementary stream for the intra codecs: raw output is refused at admission (containers mov, mkv).
+      { format: 'mov', extension: 'mov' },
+      { format: 'mov', extension: 'mov' },
+    ]);
+    expect(INTRA_CODECS.map((c) => [encoderFor(c).chunkMuxer, encoderFor(c).containers, encoderFor(c).forcedKeyframeArgs])).toEqual([
+      ['mov', ['mov', 'mkv'], null],
+      ['mov', ['mov', 'mkv'], null],
     ]);
     expect(() => encoderFor('mpeg2' as Codec)).toThrow(VpipeError);
   });

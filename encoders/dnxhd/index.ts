@@ -9,6 +9,7 @@ import { intraModule } from '../intra.js';
 export const dnxhd = intraModule({
   codec: 'dnxhd',
   encoder: 'dnxhd',
+  defaultProfile: 'dnxhr_lb',
   profileFormats: { dnxhr_lb: 'yuv422p', dnxhr_sq: 'yuv422p', dnxhr_hq: 'yuv422p', dnxhr_hqx: 'yuv422p10le', dnxhr_444: 'yuv444p10le' },
   // DNxHR codes 16x16 macroblocks of 4:2:2: the width must be even (ffmpeg pads the rest), and the encoder refuses pictures under 256x120.
   check: (spec) => {

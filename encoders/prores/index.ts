@@ -9,6 +9,7 @@ import { intraModule } from '../intra.js';
 export const prores = intraModule({
   codec: 'prores',
   encoder: 'prores_ks',
+  defaultProfile: 'proxy',
   profileFormats: { proxy: 'yuv422p10le', lt: 'yuv422p10le', standard: 'yuv422p10le', hq: 'yuv422p10le', '4444': 'yuv444p10le', '4444xq': 'yuv444p10le' },
   extraArgs: ['-vendor', 'apl0'],
 });
