@@ -69,7 +69,8 @@ describe('forensic watermark', () => {
     const job = { recipe: 'proxy-h264-720p' } as SubmitInput;
     const recipe = { ...vesRecipe(job, { width: 640, height: 360 }), chunking: segmentChunking(SECONDS, SECONDS * 30) };
     const unmarked = path.join(stack.root, 'unmarked.mp4');
-    const vesJob = await stack.client.submit('vpipe.ves.encode', { source: { uri: title }, recipe, output: { uri: unmarked } }, 'json');
+    // (Its validation is the variants' job: both were validated by VVS inside the studio job.)
+    const vesJob = await stack.client.submit('vpipe.ves.encode', { source: { uri: title }, recipe, output: { uri: unmarked }, validate: false }, 'json');
     const ves = resultOf<EncodeResult>(await stack.client.waitForResult('ves', vesJob, { timeoutMs: 300_000 }));
     expect(ves.chunks).toBe(first.watermark.forensic!.segments);
 
@@ -89,10 +90,8 @@ describe('forensic watermark', () => {
       { crf: 23, scale: 1 },
       { crf: 30, scale: 1 },
       { crf: 30, scale: 0.5 },
-      { crf: 35, scale: 0.5 },
       { crf: 26, scale: 0.75 },
       { crf: 18, scale: 0.5 },
-      { crf: 40, scale: 0.5 },
     ];
     const negatives = [unmarked, title, otherScene, otherFilm].flatMap((src, s) => attacks.map((a, k) => () => leakAttack(src, path.join(stack.root, 'copies', `neg-${s}-${k}.mp4`), a)));
     const negLeaks = await pool(2, negatives);
