@@ -27,7 +27,9 @@
   var dash = null;
   var auto = true;
   // dash.js's own end-of-stream check (PLAYBACK_ENDED) can win the race with the element's `ended`:
-  // it then parks the element, paused, at the end, where `video.ended` may stay false.
+  // it then parks the element, paused, at the end, where `video.ended` may stay false. Seen parked
+  // up to half a second before the duration (dash.js 5's 200 ms end check, then its own seek), so
+  // that is the tolerance.
   var playerEnded = false;
   var errors = [];
   var warnings = [];
@@ -119,7 +121,7 @@
       kind: kind,
       currentTime: video.currentTime,
       duration: video.duration,
-      ended: video.ended || (playerEnded && video.currentTime >= video.duration - 0.25),
+      ended: video.ended || (playerEnded && video.currentTime >= video.duration - 0.6),
       videoEnded: video.ended,
       paused: video.paused,
       readyState: video.readyState,
