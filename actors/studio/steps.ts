@@ -16,6 +16,7 @@ import { ChunkManifest, type Chunking, type EncodeRequest, type EncodeResult, ty
 import type { DetectResult, StudioResult } from '../../schemas/studio.js';
 import type { InspectResult } from '../../schemas/vis.js';
 import { assemble } from '../ves/compute/assemble.js';
+import { countPackets } from '../ves/compute/encode-chunk.js';
 import { since, sourceFacts } from '../streaming/steps.js';
 import type { SourceFacts } from '../streaming/workflow.js';
 import { fitSize, STUDIO_CHUNK_SECONDS, STUDIO_RECIPES } from './recipes.js';
@@ -137,13 +138,6 @@ async function readManifest(variantPath: string): Promise<ChunkManifest> {
   return ChunkManifest.parse(JSON.parse(text));
 }
 
-/** Video packets of a file (a demux pass), or null. */
-async function countFrames(file: string): Promise<number | null> {
-  const r = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', ...inputArgs(file)], { limit: { mediaSeconds: null, kind: 'demux' } });
-  const n = Number.parseInt(r.stdout.trim(), 10);
-  return r.code === 0 && Number.isFinite(n) ? n : null;
-}
-
 /**
  * The recipient's copy: registered (its payload), then assembled by stream copy from the chunk of
  * variant 0 or 1 that each segment's codeword bit names; checked to have every frame.
@@ -192,7 +186,7 @@ export async function mark(job: SubmitInput, encoded: Encoded, deps: StepDeps, s
   } finally {
     await fs.rm(workDir, { recursive: true, force: true });
   }
-  const frames = await countFrames(job.outputPath);
+  const frames = await countPackets(job.outputPath);
   if (frames !== m0.frames) throw new VpipeError(ErrorCodes.ValidationFailed, `the recipient's copy has ${frames ?? 'no readable'} frames, the source ${m0.frames}`);
   deps.log.info({ recipient: job.recipient, payload: payloadHex(payload), segments: m0.chunks.length }, 'forensic copy assembled');
   return { recipient: job.recipient, payload, segments: m0.chunks.length, seconds: since(t0) };

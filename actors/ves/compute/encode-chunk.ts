@@ -144,7 +144,7 @@ export function cutArgs(warmPath: string, outPath: string, offsetTicks: number, 
 }
 
 /** Video packets in a file (a demux pass), or null when unreadable. */
-async function countPackets(file: string, run: ToolRunner): Promise<number | null> {
+export async function countPackets(file: string, run: ToolRunner = runTool): Promise<number | null> {
   const r = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', ...inputArgs(file)]);
   const n = Number.parseInt(r.stdout.trim(), 10);
   return r.code === 0 && Number.isFinite(n) ? n : null;
